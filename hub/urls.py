@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from hub import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("keys/", views.keys, name="keys"),
+    path("keys/<int:pk>/toggle/", views.key_toggle, name="key-toggle"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("hub.api.urls")),
+]

@@ -1,0 +1,58 @@
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from hub.forms import ApiKeyCreateForm
+from hub.models import ApiKey
+from hub.services import api_key_create, api_key_set_enabled
+from hub.visibility import sees_everything
+from usage.selectors import request_summary
+
+
+@login_required
+def home(request):
+    since = timezone.now() - timedelta(hours=24)
+    context = {
+        "summary": request_summary(viewer=request.user, since=since),
+        "key_count": ApiKey.objects.visible_to(request.user).count(),
+        "sees_everything": sees_everything(request.user),
+    }
+    return render(request, "hub/home.html", context)
+
+
+@login_required
+def keys(request):
+    form = ApiKeyCreateForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        created = api_key_create(owner=request.user, **form.cleaned_data)
+        form = ApiKeyCreateForm()
+    context = {
+        "form": form,
+        "created": created,
+        "keys": ApiKey.objects.visible_to(request.user).select_related("owner"),
+        "sees_everything": sees_everything(request.user),
+    }
+    response = render(request, "hub/keys.html", context)
+    if created:
+        # The page holds a secret: never keep it in a cache or the browser's history.
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def key_toggle(request, pk: int):
+    # Another user's key answers 404, exactly like a key that does not exist.
+    key = get_object_or_404(ApiKey.objects.visible_to(request.user), pk=pk)
+    api_key_set_enabled(key=key, enabled=not key.enabled)
+    if key.enabled:
+        messages.success(request, _("Key “%(name)s” enabled.") % {"name": key.name})
+    else:
+        messages.success(request, _("Key “%(name)s” disabled: requests with it now get 401.") % {"name": key.name})
+    return redirect("keys")

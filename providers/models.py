@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ProviderType(models.TextChoices):
+    CLAUDE = "claude", "Claude"
+    OPENAI = "openai", "OpenAI"
+    GEMINI = "gemini", "Gemini"
+    QWEN = "qwen", "Qwen"
+    DEEPSEEK = "deepseek", "DeepSeek"
+    OPENAI_COMPATIBLE = "openai-compatible", _("OpenAI-compatible")
+    OTHER = "other", _("Other")
+
+
+class Provider(models.Model):
+    """An upstream a request was sent to (an account or endpoint of some provider type)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    type = models.CharField(_("type"), max_length=32, choices=ProviderType.choices)
+    base_url = models.URLField(_("base URL"), blank=True)
+    cost_multiplier = models.DecimalField(
+        _("cost multiplier"), max_digits=8, decimal_places=4, default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Applied to list prices, e.g. 0.8 for a 20% discount, 1.1 for a reseller margin."),
+    )  # fmt: skip
+    priority = models.IntegerField(_("priority"), default=0, help_text=_("Lower is tried first."))
+    weight = models.PositiveIntegerField(_("weight"), default=1, help_text=_("Share of traffic among equal priority."))
+    enabled = models.BooleanField(_("enabled"), default=True)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+PRICE = {"max_digits": 12, "decimal_places": 6, "validators": [MinValueValidator(Decimal("0"))]}
+
+
+class ModelPrice(models.Model):
+    """List price of a model in USD per million tokens, valid from a date on."""
+
+    model = models.CharField(_("model"), max_length=128)
+    provider_type = models.CharField(
+        _("provider type"), max_length=32, choices=ProviderType.choices, blank=True,
+        help_text=_("Empty: this price applies whatever provider type served the model."),
+    )  # fmt: skip
+    input_price = models.DecimalField(_("input / 1M tokens"), **PRICE)
+    output_price = models.DecimalField(_("output / 1M tokens"), **PRICE)
+    cache_creation_price = models.DecimalField(
+        _("cache write / 1M tokens"), null=True, blank=True,
+        help_text=_("Empty: the provider's published ratio to the input price applies."), **PRICE,
+    )  # fmt: skip
+    cache_creation_1h_price = models.DecimalField(
+        _("1-hour cache write / 1M tokens"), null=True, blank=True,
+        help_text=_("Anthropic's 1-hour cache writes; empty: the published ratio applies."), **PRICE,
+    )  # fmt: skip
+    cache_read_price = models.DecimalField(
+        _("cache read / 1M tokens"), null=True, blank=True,
+        help_text=_("Empty: the provider's published ratio to the input price applies."), **PRICE,
+    )  # fmt: skip
+    currency = models.CharField(_("currency"), max_length=3, default="USD", editable=False)
+    effective_from = models.DateField(_("effective from"), default=timezone.localdate)
+    source = models.CharField(
+        _("source"), max_length=255, blank=True, help_text=_("Where and when the price was taken.")
+    )
+
+    class Meta:
+        verbose_name = _("model price")
+        verbose_name_plural = _("model prices")
+        ordering = ["model", "provider_type", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "provider_type", "effective_from"], name="modelprice_unique_per_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} ({self.get_provider_type_display() or _('any provider')})"

@@ -1,0 +1,121 @@
+"""What a request cost (DESIGN decision 4).
+
+cost = sum over token kinds of (tokens x price per million) x provider multiplier,
+in Decimal, USD. Cache writes (5-minute and 1-hour apart) and cache reads have prices
+of their own; where the price table lacks one, the provider's published ratio to the
+input price applies and the breakdown says so. A model without a price gets no cost
+(None), never a guessed 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from providers.models import ModelPrice
+
+MILLION = Decimal(1_000_000)
+COST_PLACES = Decimal("0.0000000001")  # MessageRequest.cost has 10 decimal places
+
+# Published cache prices as ratios of the input price, used only when a price row
+# leaves them empty: (5-minute write, 1-hour write, read).
+#   claude: writes 1.25x (5 min) and 2x (1 h), reads 0.1x (Anthropic prompt caching)
+#   openai: no write surcharge, reads 0.5x (the least discount OpenAI lists)
+#   gemini: reads 0.25x (Gemini 2.5 context caching; storage is billed apart)
+#   deepseek: reads 0.1x (cache-hit input price); qwen: implicit cache reads 0.2x
+#   others: no discount assumed, so an unknown provider is never under-billed
+CACHE_RATIOS: dict[str, tuple[Decimal, Decimal, Decimal]] = {
+    "claude": (Decimal("1.25"), Decimal("2"), Decimal("0.1")),
+    "openai": (Decimal("1"), Decimal("1"), Decimal("0.5")),
+    "gemini": (Decimal("1"), Decimal("1"), Decimal("0.25")),
+    "deepseek": (Decimal("1"), Decimal("1"), Decimal("0.1")),
+    "qwen": (Decimal("1.25"), Decimal("1.25"), Decimal("0.2")),
+}
+NO_DISCOUNT = (Decimal("1"), Decimal("1"), Decimal("1"))
+
+
+@dataclass(frozen=True)
+class Tokens:
+    input: int = 0
+    output: int = 0
+    cache_creation: int = 0
+    cache_creation_5m: int = 0
+    cache_creation_1h: int = 0
+    cache_read: int = 0
+
+
+@dataclass(frozen=True)
+class Cost:
+    amount: Decimal | None  # None: the model has no price
+    breakdown: dict  # each token kind: tokens, price per million, whether a ratio gave the price
+
+
+def _ratios(provider_type: str) -> tuple[Decimal, Decimal, Decimal]:
+    if provider_type == "openai-compatible":
+        provider_type = "openai"
+    return CACHE_RATIOS.get(provider_type, NO_DISCOUNT)
+
+
+class PriceBook:
+    """All prices, loaded once, looked up in memory (ingest prices thousands of rows a call)."""
+
+    def __init__(self, prices: list[ModelPrice]) -> None:
+        self._by_key: dict[tuple[str, str], list[ModelPrice]] = {}
+        for price in sorted(prices, key=lambda p: p.effective_from, reverse=True):
+            self._by_key.setdefault((price.model, price.provider_type), []).append(price)
+
+    @classmethod
+    def load(cls) -> PriceBook:
+        return cls(list(ModelPrice.objects.all()))
+
+    def find(self, model: str, provider_type: str, on: date) -> ModelPrice | None:
+        """The price in force on that day: the provider type's own, else the any-provider one."""
+        for key in ((model, provider_type), (model, "")):
+            for price in self._by_key.get(key, ()):
+                if price.effective_from <= on:
+                    return price
+        return None
+
+    def cost(self, *, model: str, provider_type: str, multiplier: Decimal, tokens: Tokens, on: date) -> Cost:
+        price = self.find(model, provider_type, on)
+        if price is None:
+            return Cost(amount=None, breakdown={"model": model, "unpriced": True})
+        ratio_5m, ratio_1h, ratio_read = _ratios(provider_type or price.provider_type)
+        plain_writes = max(tokens.cache_creation - tokens.cache_creation_5m - tokens.cache_creation_1h, 0)
+        lines = {
+            "input": (tokens.input, price.input_price, False),
+            "output": (tokens.output, price.output_price, False),
+            "cache_creation_5m": (
+                tokens.cache_creation_5m + plain_writes,
+                *_price_or_ratio(price.cache_creation_price, price.input_price, ratio_5m),
+            ),
+            "cache_creation_1h": (
+                tokens.cache_creation_1h,
+                *_price_or_ratio(price.cache_creation_1h_price, price.input_price, ratio_1h),
+            ),
+            "cache_read": (
+                tokens.cache_read,
+                *_price_or_ratio(price.cache_read_price, price.input_price, ratio_read),
+            ),
+        }
+        total = Decimal(0)
+        breakdown: dict = {"model": model, "price_id": price.pk, "multiplier": str(multiplier), "kinds": {}}
+        for kind, (count, per_million, from_ratio) in lines.items():
+            if not count:
+                continue
+            amount = (Decimal(count) * per_million / MILLION * multiplier).quantize(COST_PLACES)
+            total += amount
+            breakdown["kinds"][kind] = {
+                "tokens": count,
+                "price_per_million": str(per_million),
+                "cost": str(amount),
+                **({"price_from_ratio": True} if from_ratio else {}),
+            }
+        return Cost(amount=total, breakdown=breakdown)
+
+
+def _price_or_ratio(explicit: Decimal | None, input_price: Decimal, ratio: Decimal) -> tuple[Decimal, bool]:
+    if explicit is not None:
+        return explicit, False
+    return (input_price * ratio).normalize(), True

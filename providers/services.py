@@ -1,0 +1,98 @@
+"""Writes to providers and prices."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.db import transaction
+
+from providers.models import ModelPrice, ProviderType
+
+SHIPPED_PRICES = Path(__file__).resolve().parent / "data" / "prices.json"
+PRICE_FIELDS = {
+    "input": "input_price",
+    "output": "output_price",
+    "cache_creation": "cache_creation_price",
+    "cache_creation_1h": "cache_creation_1h_price",
+    "cache_read": "cache_read_price",
+}
+
+
+class PriceFileError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PricesLoaded:
+    created: int
+    updated: int
+
+
+def _decimal(entry: dict, key: str, where: str) -> Decimal | None:
+    raw = entry.get(key)
+    if raw is None:
+        if key in ("input", "output"):
+            raise PriceFileError(f"{where}: '{key}' is required")
+        return None
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise PriceFileError(f"{where}: '{key}' is not a number: {raw!r}") from None
+    if value < 0 or not value.is_finite():
+        raise PriceFileError(f"{where}: '{key}' must be a non-negative number")
+    return value
+
+
+def prices_parse(data: dict) -> list[dict]:
+    """Validated field values for each entry of a price file; raises PriceFileError naming the entry."""
+    if not isinstance(data, dict) or not isinstance(data.get("prices"), list):
+        raise PriceFileError("the file must be a JSON object with a 'prices' list")
+    try:
+        default_day = date.fromisoformat(str(data.get("taken") or date.today().isoformat()))
+    except ValueError:
+        raise PriceFileError(f"'taken' is not a date (YYYY-MM-DD): {data.get('taken')!r}") from None
+    source = str(data.get("source", ""))[:255]
+    valid_types = {choice.value for choice in ProviderType} | {""}
+    rows = []
+    for index, entry in enumerate(data["prices"]):
+        where = f"prices[{index}]"
+        if not isinstance(entry, dict) or not str(entry.get("model", "")).strip():
+            raise PriceFileError(f"{where}: 'model' is required")
+        provider_type = str(entry.get("provider_type", ""))
+        if provider_type not in valid_types:
+            raise PriceFileError(f"{where}: unknown provider_type {provider_type!r}")
+        try:
+            day = date.fromisoformat(str(entry.get("effective_from") or default_day.isoformat()))
+        except ValueError:
+            raise PriceFileError(f"{where}: 'effective_from' is not a date (YYYY-MM-DD)") from None
+        row = {"model": entry["model"].strip(), "provider_type": provider_type, "effective_from": day}
+        row.update({field: _decimal(entry, key, where) for key, field in PRICE_FIELDS.items()})
+        row["source"] = str(entry.get("source", source))[:255]
+        rows.append(row)
+    return rows
+
+
+def prices_load(*, data: dict, model=ModelPrice) -> PricesLoaded:
+    """Create or update prices from a price file's content (idempotent). ``model`` lets a
+    data migration pass its historical model."""
+    rows = prices_parse(data)
+    created = updated = 0
+    with transaction.atomic():
+        for row in rows:
+            key = {name: row.pop(name) for name in ("model", "provider_type", "effective_from")}
+            _obj, was_created = model.objects.update_or_create(**key, defaults=row)
+            created += was_created
+            updated += not was_created
+    return PricesLoaded(created=created, updated=updated)
+
+
+def prices_load_file(path: Path, *, model=ModelPrice) -> PricesLoaded:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PriceFileError(f"cannot read {path}: {exc}") from None
+    return prices_load(data=data, model=model)

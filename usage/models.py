@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from hub.visibility import VisibleQuerySet
+
+
+class MessageRequestQuerySet(VisibleQuerySet):
+    owner_field = "user"
+
+    def live(self) -> MessageRequestQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
+class MessageRequest(models.Model):
+    """One request sent to an LLM API, as the hub recorded it.
+
+    The table is range-partitioned by month on ``created_at`` (DESIGN decision 8),
+    so the database's primary key is (id, created_at); ``id`` alone is unique in
+    practice (one identity sequence) and is what pages and the API link to.
+    Idempotency keys on (request_id, created_at): see ``usage/partitions.py``.
+    """
+
+    # Foreign keys do nothing on delete: users, keys and providers with history are
+    # disabled, never deleted (the admin refuses), so no cascade walks this table.
+    # Their indexes are the composite (fk, created_at) ones in migration 0002.
+    FK = {"on_delete": models.DO_NOTHING, "related_name": "+", "db_index": False}
+
+    id = models.BigAutoField(primary_key=True)
+    request_id = models.CharField(_("request id"), max_length=128)
+    created_at = models.DateTimeField(_("time"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), **FK)
+    key = models.ForeignKey("hub.ApiKey", verbose_name=_("key"), null=True, blank=True, **FK)
+    provider = models.ForeignKey("providers.Provider", verbose_name=_("provider"), null=True, blank=True, **FK)
+    model = models.CharField(_("model"), max_length=128, blank=True)
+    original_model = models.CharField(
+        _("original model"),
+        max_length=128,
+        blank=True,
+        help_text=_("What the client asked for, before a redirect."),
+    )
+    endpoint = models.CharField(_("endpoint"), max_length=255, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("status"), null=True, blank=True)
+    is_stream = models.BooleanField(_("streamed"), default=False)
+    input_tokens = models.PositiveIntegerField(_("input tokens"), default=0)
+    output_tokens = models.PositiveIntegerField(_("output tokens"), default=0)
+    cache_creation_tokens = models.PositiveIntegerField(_("cache write tokens"), default=0)
+    cache_creation_5m_tokens = models.PositiveIntegerField(_("5-minute cache write tokens"), default=0)
+    cache_creation_1h_tokens = models.PositiveIntegerField(_("1-hour cache write tokens"), default=0)
+    cache_read_tokens = models.PositiveIntegerField(_("cache read tokens"), default=0)
+    reasoning_tokens = models.PositiveIntegerField(_("reasoning tokens"), default=0)
+    cost = models.DecimalField(
+        _("cost (USD)"), max_digits=18, decimal_places=10, null=True, blank=True,
+        help_text=_("Empty when the model has no price: never a guessed 0."),
+    )  # fmt: skip
+    cost_multiplier = models.DecimalField(_("cost multiplier"), max_digits=8, decimal_places=4, default=Decimal("1"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    ttft_ms = models.PositiveIntegerField(_("time to first token (ms)"), null=True, blank=True)
+    session_id = models.CharField(_("session"), max_length=128, blank=True)
+    provider_chain = models.JSONField(_("provider chain"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
+    messages_count = models.PositiveIntegerField(_("messages"), null=True, blank=True)
+    blocked_by = models.CharField(_("blocked by"), max_length=64, blank=True)
+    blocked_reason = models.TextField(_("block reason"), blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+    attributes = models.JSONField(_("attributes"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
+    objects = MessageRequestQuerySet.as_manager()
+
+    class Meta:
+        db_table = "message_request"
+        verbose_name = _("request")
+        verbose_name_plural = _("requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Idempotent ingest: see usage/partitions.py for why the pair, not request_id alone.
+            models.UniqueConstraint(fields=["request_id", "created_at"], name="mr_request_id_unique"),
+        ]
+        # Every list is "newest first within some filter": each index ends with the
+        # time so a page reads only the rows it shows, in order, in the months it covers.
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="mr_created"),
+            models.Index(fields=["user", "created_at", "id"], name="mr_user_created"),
+            models.Index(fields=["key", "created_at", "id"], name="mr_key_created"),
+            models.Index(fields=["provider", "created_at", "id"], name="mr_provider_created"),
+            models.Index(fields=["model", "created_at"], name="mr_model_created"),
+            models.Index(fields=["status_code", "created_at"], name="mr_status_created"),
+            models.Index(
+                fields=["session_id", "created_at"],
+                name="mr_session_created",
+                condition=~models.Q(session_id=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.request_id
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.cache_creation_tokens + self.cache_read_tokens + self.output_tokens
+
+    @property
+    def is_error(self) -> bool:
+        return bool(self.error_message) or (self.status_code is not None and self.status_code >= 400)
+
+    @property
+    def is_redirected(self) -> bool:
+        return bool(self.original_model) and self.original_model != self.model

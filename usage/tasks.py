@@ -1,0 +1,10 @@
+from celery import shared_task
+from django.db import OperationalError
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def partitions_ensure_ahead() -> list[str]:
+    """Keep the next months' partitions of message_request ready before rows arrive."""
+    from usage.partitions import ensure_ahead
+
+    return ensure_ahead(months_ahead=3)
