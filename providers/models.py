@@ -27,7 +27,7 @@ class Provider(models.Model):
     cost_multiplier = models.DecimalField(
         _("cost multiplier"), max_digits=8, decimal_places=4, default=Decimal("1"),
         validators=[MinValueValidator(Decimal("0"))],
-        help_text=_("Applied to list prices, e.g. 0.8 for a 20% discount, 1.1 for a reseller margin."),
+        help_text=_("Applied to list prices: 0.8 gives 20 percent off, 1.1 adds a 10 percent margin."),
     )  # fmt: skip
     priority = models.IntegerField(_("priority"), default=0, help_text=_("Lower is tried first."))
     weight = models.PositiveIntegerField(_("weight"), default=1, help_text=_("Share of traffic among equal priority."))

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                     models.DecimalField(
                         decimal_places=4,
                         default=Decimal("1"),
-                        help_text="Applied to list prices, e.g. 0.8 for a 20% discount, 1.1 for a reseller margin.",
+                        help_text="Applied to list prices: 0.8 gives 20 percent off, 1.1 adds a 10 percent margin.",
                         max_digits=8,
                         validators=[django.core.validators.MinValueValidator(Decimal("0"))],
                         verbose_name="cost multiplier",
