@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -155,6 +156,8 @@ class SystemSettingsAdmin(admin.ModelAdmin):
         messages.info(request, _("Settings saved; they apply to the next page you open."))
 
 
+# Access is the user's role (admin/user); Django's groups would be a second, unused policy.
+admin.site.unregister(Group)
 admin.site.site_header = _("LLM Usage Hub administration")
 admin.site.site_title = _("LLM Usage Hub")
 admin.site.index_title = _("Administration")

@@ -32,8 +32,8 @@ class BoundedCountPaginator(Paginator):
 @admin.register(MessageRequest)
 class MessageRequestAdmin(admin.ModelAdmin):
     list_display = (
-        "created_at", "user", "key", "provider", "model", "original_model", "endpoint", "status_code",
-        "input_tokens", "output_tokens", "cost", "duration_ms",
+        "created_at", "user", "provider", "model", "status_code", "input_tokens", "output_tokens", "cost",
+        "duration_ms",
     )  # fmt: skip
     list_filter = ("provider", "is_stream")
     search_fields = ("=request_id", "=session_id")
