@@ -138,7 +138,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(SystemSettings)
 class SystemSettingsAdmin(admin.ModelAdmin):
-    fields = ("timezone", "allow_global_usage_view", "store_session_messages", "log_retention_days")
+    fieldsets = (
+        (None, {"fields": ("timezone", "allow_global_usage_view")}),
+        (_("Storage"), {"fields": ("store_session_messages", "attribute_max_length", "log_retention_days")}),
+        (_("Ingestion"), {"fields": ("bill_original_model", "session_header", "ingest_rate_per_minute")}),
+    )
 
     def has_add_permission(self, request) -> bool:
         return False

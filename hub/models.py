@@ -144,6 +144,21 @@ class SystemSettings(models.Model):
     log_retention_days = models.PositiveIntegerField(
         _("keep request logs for (days)"), help_text=_("Older months are dropped whole.")
     )
+    bill_original_model = models.BooleanField(
+        _("bill the original model"), default=False,
+        help_text=_("When a model is redirected, price the model the client asked for instead of the one that ran."),
+    )  # fmt: skip
+    session_header = models.CharField(
+        _("session header"), max_length=64, blank=True,
+        help_text=_("A request header that carries the session id, tried before the built-in ones."),
+    )  # fmt: skip
+    attribute_max_length = models.PositiveIntegerField(
+        _("attribute length limit"), default=4000,
+        help_text=_("Stored question, answer, tool calls and reasoning are cut to this many characters."),
+    )  # fmt: skip
+    ingest_rate_per_minute = models.PositiveIntegerField(
+        _("ingest calls per key per minute"), default=600, help_text=_("0: no limit.")
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

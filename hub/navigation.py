@@ -17,4 +17,5 @@ class Entry:
 ENTRIES = (
     Entry("home", _("Overview")),
     Entry("keys", _("API keys")),
+    Entry("api-docs", _("API")),
 )

@@ -70,9 +70,15 @@ class PriceBook:
         return cls(list(ModelPrice.objects.all()))
 
     def find(self, model: str, provider_type: str, on: date) -> ModelPrice | None:
-        """The price in force on that day: the provider type's own, else the any-provider one."""
-        for key in ((model, provider_type), (model, "")):
-            for price in self._by_key.get(key, ()):
+        """The price in force on that day: the provider type's own, else the any-provider one,
+        else the model's list price under another provider type (a model's price is its vendor's,
+        whoever resells it)."""
+        candidates = [self._by_key.get((model, provider_type), ()), self._by_key.get((model, ""), ())]
+        candidates += [
+            prices for (name, kind), prices in self._by_key.items() if name == model and kind not in (provider_type, "")
+        ]
+        for prices in candidates:
+            for price in prices:
                 if price.effective_from <= on:
                     return price
         return None
@@ -100,7 +106,12 @@ class PriceBook:
             ),
         }
         total = Decimal(0)
-        breakdown: dict = {"model": model, "price_id": price.pk, "multiplier": str(multiplier), "kinds": {}}
+        breakdown: dict = {
+            "model": model,
+            "price_effective_from": price.effective_from.isoformat(),
+            "multiplier": _plain(Decimal(multiplier)),
+            "kinds": {},
+        }
         for kind, (count, per_million, from_ratio) in lines.items():
             if not count:
                 continue
@@ -108,11 +119,17 @@ class PriceBook:
             total += amount
             breakdown["kinds"][kind] = {
                 "tokens": count,
-                "price_per_million": str(per_million),
+                "price_per_million": _plain(per_million),
                 "cost": str(amount),
                 **({"price_from_ratio": True} if from_ratio else {}),
             }
+        breakdown["total"] = str(total)
         return Cost(amount=total, breakdown=breakdown)
+
+
+def _plain(value: Decimal) -> str:
+    """3.000000 -> "3", 0.300000 -> "0.3": prices as people write them, never in exponent form."""
+    return format(value.normalize(), "f")
 
 
 def _price_or_ratio(explicit: Decimal | None, input_price: Decimal, ratio: Decimal) -> tuple[Decimal, bool]:

@@ -77,7 +77,8 @@ def make_request_row(db):
             created_at=created_at, user_id=user.pk, model="claude-sonnet-4-5", original_model="claude-sonnet-4-5",
             endpoint="/v1/messages", status_code=200, is_stream=False, input_tokens=10, output_tokens=20,
             cache_creation_tokens=0, cache_creation_5m_tokens=0, cache_creation_1h_tokens=0, cache_read_tokens=0,
-            reasoning_tokens=0, cost_multiplier=1, session_id="", user_agent="", blocked_by="", blocked_reason="",
+            reasoning_tokens=0, cost_multiplier=1, price_missing=False, session_id="", user_agent="", blocked_by="",
+            blocked_reason="",
             error_message="",
         )  # fmt: skip
         values.update(fields)

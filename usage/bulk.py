@@ -10,6 +10,7 @@ exist (``usage.partitions.ensure_partitions``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db import connection, transaction
 from psycopg.types.json import Jsonb
@@ -18,10 +19,11 @@ COLUMNS: tuple[str, ...] = (
     "request_id", "created_at", "user_id", "key_id", "provider_id", "model", "original_model", "endpoint",
     "status_code", "is_stream", "input_tokens", "output_tokens", "cache_creation_tokens",
     "cache_creation_5m_tokens", "cache_creation_1h_tokens", "cache_read_tokens", "reasoning_tokens", "cost",
+    "cost_breakdown", "price_missing",
     "cost_multiplier", "duration_ms", "ttft_ms", "session_id", "provider_chain", "user_agent", "messages_count",
     "blocked_by", "blocked_reason", "error_message", "attributes",
 )  # fmt: skip
-JSON_COLUMNS = frozenset({"provider_chain", "attributes"})
+JSON_COLUMNS = frozenset({"provider_chain", "attributes", "cost_breakdown"})
 _JSON_POSITIONS = tuple(i for i, name in enumerate(COLUMNS) if name in JSON_COLUMNS)
 _COLUMN_LIST = ", ".join(f'"{name}"' for name in COLUMNS)
 STAGE = "message_request_stage"
@@ -36,21 +38,35 @@ def _adapt(row: Sequence) -> Sequence:
     return row
 
 
+def _stage(cursor, rows: Iterable[Sequence]) -> None:
+    # Same columns as the table, minus the identity and without constraints: a plain
+    # heap that COPY fills fast; emptied at commit, reused by the session.
+    cursor.execute(
+        f'CREATE TEMP TABLE IF NOT EXISTS "{STAGE}" ON COMMIT DELETE ROWS AS '
+        f'SELECT {_COLUMN_LIST} FROM "message_request" WITH NO DATA'
+    )
+    with cursor.cursor.copy(f'COPY "{STAGE}" ({_COLUMN_LIST}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(_adapt(row))
+
+
+_MOVE = (
+    f'INSERT INTO "message_request" ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM "{STAGE}" '
+    'ON CONFLICT ("request_id", "created_at") DO NOTHING'
+)
+
+
 def copy_requests(rows: Iterable[Sequence]) -> int:
     """Store rows, skipping any already stored; return how many were new."""
     with transaction.atomic(), connection.cursor() as cursor:
-        # Same columns as the table, minus the identity and without constraints: a
-        # plain heap that COPY fills fast; emptied at commit, reused by the session.
-        cursor.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{STAGE}" ON COMMIT DELETE ROWS AS '
-            f'SELECT {_COLUMN_LIST} FROM "message_request" WITH NO DATA'
-        )
-        with cursor.cursor.copy(f'COPY "{STAGE}" ({_COLUMN_LIST}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(_adapt(row))
-        cursor.execute(
-            f'INSERT INTO "message_request" ({_COLUMN_LIST}) '
-            f'SELECT {_COLUMN_LIST} FROM "{STAGE}" '
-            'ON CONFLICT ("request_id", "created_at") DO NOTHING'
-        )
+        _stage(cursor, rows)
+        cursor.execute(_MOVE)
         return cursor.rowcount
+
+
+def copy_requests_returning(rows: Iterable[Sequence]) -> set[tuple[str, datetime]]:
+    """Store rows, skipping any already stored; return the (request_id, created_at) of the new ones."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        _stage(cursor, rows)
+        cursor.execute(_MOVE + ' RETURNING "request_id", "created_at"')
+        return {(request_id, created_at) for request_id, created_at in cursor.fetchall()}

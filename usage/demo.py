@@ -212,9 +212,10 @@ def generate_rows(world: World, *, rows: int, days: int, seed: int, end: datetim
             multiplier = provider.cost_multiplier
             if status >= 400:
                 # A refused or failed request is not billed: 0 when the model has a price at all.
-                cost = Decimal(0) if world.prices.find(asked, kind, moment.date()) else None
+                priced = world.prices.find(asked, kind, moment.date()) is not None
+                cost, breakdown = (Decimal(0) if priced else None), None
             else:
-                cost = world.prices.cost(
+                result = world.prices.cost(
                     model=asked,
                     provider_type=kind,
                     multiplier=multiplier,
@@ -227,7 +228,8 @@ def generate_rows(world: World, *, rows: int, days: int, seed: int, end: datetim
                         cache_read=cache_read,
                     ),  # fmt: skip
                     on=moment.date(),
-                ).amount
+                )
+                cost, breakdown = result.amount, result.breakdown
             yield (
                 f"demo-{seed}-{produced}",
                 moment,
@@ -247,6 +249,8 @@ def generate_rows(world: World, *, rows: int, days: int, seed: int, end: datetim
                 cache_read,
                 reasoning,
                 cost,
+                breakdown,
+                cost is None,
                 multiplier,
                 duration,
                 ttft,

@@ -57,6 +57,13 @@ class MessageRequest(models.Model):
         _("cost (USD)"), max_digits=18, decimal_places=10, null=True, blank=True,
         help_text=_("Empty when the model has no price: never a guessed 0."),
     )  # fmt: skip
+    cost_breakdown = models.JSONField(
+        _("cost breakdown"), null=True, blank=True,
+        help_text=_("Each token kind with its price and cost, so a disputed cost is explained by the row alone."),
+    )  # fmt: skip
+    price_missing = models.BooleanField(
+        _("no price"), default=False, help_text=_("The billed model had no price when the request was stored.")
+    )
     cost_multiplier = models.DecimalField(_("cost multiplier"), max_digits=8, decimal_places=4, default=Decimal("1"))
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     ttft_ms = models.PositiveIntegerField(_("time to first token (ms)"), null=True, blank=True)

@@ -91,3 +91,8 @@ def test_the_configured_session_header_wins():
 def test_no_session_header_gives_an_empty_session():
     assert session_from_headers({"user-agent": "curl/8"}) == ""
     assert session_from_headers({}) == ""
+
+
+def test_a_bare_higress_ai_log_object_is_recognised_by_its_singular_token_names():
+    assert detect_format({"model": "qwen-turbo", "input_token": "10", "output_token": "69"}) == "higress"
+    assert detect_format({"model": "m", "input_tokens": 10, "output_tokens": 5}) == "native"

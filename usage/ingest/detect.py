@@ -42,6 +42,8 @@ def detect_format(obj: Any) -> str | None:
         return None
     if "ai_log" in obj:
         return "higress"
+    if ("input_token" in obj or "output_token" in obj) and not ({"input_tokens", "output_tokens"} & obj.keys()):
+        return "higress"  # a bare ai_log object: Higress alone spells the counts in the singular
     if "resourceSpans" in obj:
         return "otlp"
     if obj.get("type") == "session" and "cwd" in obj:

@@ -1,0 +1,174 @@
+"""Ingestion endpoints: records in any single-record format, OTLP traces, OpenClaw files."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hub.authentication import ApiKeyAuthentication, HasScope
+from hub.throttling import IngestRateThrottle
+from usage.api.body import BodyError, parse_records, read_raw
+from usage.api.serializers import NativeRecordSerializer
+from usage.ingest.canonical import FORMATS
+from usage.ingest.openclaw import parse_openclaw_lines, should_skip_file
+from usage.ingest.otlp import parse_otlp_json, parse_otlp_protobuf
+from usage.services import MAX_RECORDS_PER_CALL, records_ingest
+
+INGEST_RESULT = inline_serializer(
+    "IngestResult",
+    {
+        "stored": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+        "rejected": serializers.IntegerField(),
+        "duplicate_indexes": serializers.ListField(child=serializers.IntegerField()),
+        "errors": serializers.ListField(
+            child=inline_serializer(
+                "IngestError",
+                {
+                    "index": serializers.IntegerField(),
+                    "field": serializers.CharField(),
+                    "reason": serializers.CharField(),
+                },
+            )
+        ),
+    },
+)
+ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
+
+
+class IngestView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsAuthenticated, HasScope]
+    throttle_classes = [IngestRateThrottle]
+    required_scope = "ingest"
+
+    def body_error(self, error: BodyError) -> Response:
+        return Response({"detail": error.detail}, status=error.status)
+
+
+class IngestRecordsView(IngestView):
+    @extend_schema(
+        operation_id="ingest_records",
+        summary="Push request records",
+        description=(
+            "Up to 5,000 records per call as a JSON array, a single record object, "
+            '`{"format": ..., "records": [...]}`, or NDJSON (optionally gzip-compressed). '
+            "Each record is in one format: `native` (the fields below), `higress`, `openai`, "
+            "`anthropic` or `gemini`, named by `?format=`, a `format` field in the record, or "
+            "detected from its shape. Idempotent on `request_id` (with `created_at`): a record "
+            "sent again is counted as a duplicate, not stored twice. A bad record never fails "
+            "its neighbours; the answer lists each rejected record's index, field and reason."
+        ),
+        parameters=[OpenApiParameter("format", str, enum=[f for f in FORMATS if f not in ("openclaw", "otlp")])],
+        request={"application/json": NativeRecordSerializer(many=True), "application/x-ndjson": OpenApiTypes.STR},
+        responses={200: INGEST_RESULT, 400: ERROR, 401: ERROR, 403: ERROR, 413: ERROR, 429: ERROR},
+        examples=[
+            OpenApiExample(
+                "One native record",
+                request_only=True,
+                value=[
+                    {
+                        "request_id": "req_01J9Z3",
+                        "created_at": "2026-11-22T08:15:30.120Z",
+                        "model": "claude-sonnet-4-5",
+                        "provider": "anthropic-main",
+                        "endpoint": "/v1/messages",
+                        "status_code": 200,
+                        "is_stream": True,
+                        "input_tokens": 1200,
+                        "cache_read_tokens": 18000,
+                        "output_tokens": 640,
+                        "duration_ms": 8200,
+                        "ttft_ms": 900,
+                        "session_id": "sess_42",
+                    }
+                ],
+            )
+        ],
+    )
+    def post(self, request) -> Response:
+        fmt = request.query_params.get("format") or None
+        if fmt is not None and fmt not in FORMATS:
+            return Response({"detail": _("format: unknown format %(f)r") % {"f": fmt}}, status=400)
+        try:
+            batch = parse_records(
+                read_raw(request), content_type=request.content_type or "", max_records=MAX_RECORDS_PER_CALL
+            )
+        except BodyError as error:
+            return self.body_error(error)
+        result = records_ingest(owner=request.user, api_key=request.auth, items=batch.items, fmt=fmt or batch.fmt)
+        return Response(result.as_dict(), status=status.HTTP_200_OK)
+
+
+class OpenClawUploadView(IngestView):
+    @extend_schema(
+        operation_id="ingest_openclaw",
+        summary="Upload an OpenClaw session file",
+        description=(
+            "The body is one agent session JSONL file; `?filename=` gives its name (the session id "
+            "is read from it when the file does not carry one). Files named `.broken.`, `.reset.`, "
+            "`.deleted.` or `.bak.` are skipped. Uploading the same file again adds nothing."
+        ),
+        parameters=[OpenApiParameter("filename", str, required=True)],
+        request={"application/x-ndjson": OpenApiTypes.STR},
+        responses={200: INGEST_RESULT, 400: ERROR, 413: ERROR},
+    )
+    def post(self, request) -> Response:
+        name = request.query_params.get("filename", "").strip()
+        if not name:
+            return Response({"detail": "filename: required (the session file's name)"}, status=400)
+        if should_skip_file(name):
+            return Response({"detail": f"skipped: {name} is a broken, reset, deleted or backup file", "stored": 0})
+        try:
+            raw = read_raw(request)
+        except BodyError as error:
+            return self.body_error(error)
+        outcomes = parse_openclaw_lines(raw.splitlines(), source_name=name)
+        result = records_ingest(owner=request.user, api_key=request.auth, records=outcomes)
+        return Response(result.as_dict())
+
+
+class OtlpTracesView(IngestView):
+    """OTLP/HTTP: any OpenTelemetry-instrumented application reports here with no custom code."""
+
+    @extend_schema(
+        operation_id="otlp_traces",
+        summary="Receive OTLP traces (GenAI spans)",
+        description=(
+            "An OTLP/HTTP trace export, `application/x-protobuf` or `application/json`, optionally "
+            "gzip-compressed. Spans with OpenTelemetry GenAI attributes (`gen_ai.*`) become request "
+            "records; other spans are ignored. Point an exporter at `<hub>/api/v1/otlp` with the "
+            "header `Authorization=Bearer <key>`."
+        ),
+        request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, 400: ERROR},
+    )
+    def post(self, request):
+        protobuf = "protobuf" in (request.content_type or "")
+        try:
+            raw = read_raw(request)
+            outcomes = parse_otlp_protobuf(raw) if protobuf else parse_otlp_json(json.loads(raw.decode("utf-8")))
+        except BodyError as error:
+            return self.body_error(error)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return Response({"detail": f"not an OTLP trace export: {exc}"}, status=400)
+        result = records_ingest(owner=request.user, api_key=request.auth, records=enumerate(outcomes))
+        rejected = len(result.rejected)
+        message = "; ".join(f"span {r.index}: {r.field}: {r.reason}" for r in result.rejected[:20])
+        if protobuf:
+            reply = ExportTraceServiceResponse()
+            if rejected:
+                reply.partial_success.rejected_spans = rejected
+                reply.partial_success.error_message = message
+            return HttpResponse(reply.SerializeToString(), content_type="application/x-protobuf")
+        body = {"partialSuccess": {"rejectedSpans": rejected, "errorMessage": message}} if rejected else {}
+        return Response(body)

@@ -1,0 +1,319 @@
+"""Writes of request records: ingestion (DESIGN decision 5).
+
+``records_ingest`` takes raw items in any supported format, turns each into a canonical
+record (``usage.ingest``), checks it against the hub (user, provider, sizes), prices it
+and stores the batch with one COPY. A bad record never fails its neighbours: the result
+says, by index, which were stored, which were duplicates and why each other was refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from hub.models import ApiKey, SystemSettings, User
+from providers.models import Provider, ProviderType
+from providers.pricing import PriceBook, Tokens
+from usage import bulk, partitions
+from usage.ingest._common import session_from_headers
+from usage.ingest.canonical import FORMATS, CanonicalRecord, RecordError
+from usage.ingest.detect import detect_format, parse_record
+
+logger = logging.getLogger(__name__)
+
+MAX_RECORDS_PER_CALL = 5_000
+MAX_RECORD_BYTES = 1_000_000
+INT4_MAX = 2**31 - 1  # the token, duration and count columns are PostgreSQL integers
+MESSAGE_ATTRIBUTES = frozenset({"question", "answer", "tool_calls", "reasoning"})
+# Records without a timestamp are stamped on arrival; a resend is found by request_id in
+# this recent window (the only case where (request_id, created_at) cannot catch it).
+UNSTAMPED_LOOKBACK = timedelta(days=2)
+TOKEN_COLUMNS = (
+    "input_tokens", "output_tokens", "cache_creation_tokens", "cache_creation_5m_tokens",
+    "cache_creation_1h_tokens", "cache_read_tokens", "reasoning_tokens", "duration_ms", "ttft_ms", "messages_count",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "reason": self.reason}
+
+
+@dataclass
+class IngestResult:
+    stored: list[int] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stored": len(self.stored),
+            "duplicates": len(self.duplicates),
+            "rejected": len(self.rejected),
+            "duplicate_indexes": self.duplicates,
+            "errors": [rejection.as_dict() for rejection in sorted(self.rejected, key=lambda r: r.index)],
+        }
+
+
+@dataclass
+class _Accepted:
+    index: int
+    record: CanonicalRecord
+    user_id: int
+    provider: Provider | None
+    stamped: bool  # created_at was given by the sender
+
+
+class _Context:
+    """What validating a batch needs, loaded once per call (all small tables)."""
+
+    def __init__(self, owner: User, api_key: ApiKey | None) -> None:
+        self.key = api_key
+        self.owner = owner
+        self.settings = SystemSettings.get()
+        self.prices = PriceBook.load()
+        self.providers = {provider.name: provider for provider in Provider.objects.all()}
+        self._users: dict[str, int | None] = {}
+
+    def user_for(self, record: CanonicalRecord) -> int:
+        if not record.user or record.user in (self.owner.username,):
+            return self.owner.pk
+        if not self.owner.is_admin:
+            raise RecordError("user", "only a key owned by an admin may name the user; leave it out")
+        if record.user not in self._users:
+            found = User.objects.filter(username=record.user, is_active=True).values_list("pk", flat=True).first()
+            if found is None:
+                found = (
+                    ApiKey.objects.filter(prefix=record.user[:12], owner__is_active=True)
+                    .values_list("owner_id", flat=True)
+                    .first()
+                    if record.user.startswith("uhk_")
+                    else None
+                )
+            self._users[record.user] = found
+        user_id = self._users[record.user]
+        if user_id is None:
+            raise RecordError("user", f"no active user named {record.user!r} and no key with that prefix")
+        return user_id
+
+    def provider_for(self, record: CanonicalRecord) -> Provider | None:
+        name = record.provider_name.strip()
+        if not name:
+            return None
+        provider = self.providers.get(name)
+        if provider is None and self.owner.is_admin:
+            # A gateway run by an admin names its upstreams: learn them rather than lose the name.
+            kind = record.provider_type if record.provider_type in ProviderType.values else ProviderType.OTHER
+            provider, _created = Provider.objects.get_or_create(name=name, defaults={"type": kind})
+            self.providers[name] = provider
+        return provider
+
+
+def _parse(item: Any, fmt: str | None) -> CanonicalRecord:
+    if isinstance(item, RecordError):
+        raise item  # the body reader already found this item unreadable
+    if isinstance(item, dict) and "format" in item:
+        item = dict(item)
+        named = item.pop("format")
+        if named not in FORMATS:
+            raise RecordError("format", f"unknown format {named!r}; one of {', '.join(FORMATS)}")
+        fmt = fmt or named
+    fmt = fmt or detect_format(item)
+    if fmt is None:
+        raise RecordError("format", "cannot tell the format of this record; name it with 'format' or ?format=")
+    if fmt in ("openclaw", "otlp"):
+        raise RecordError("format", f"{fmt} data has its own endpoint; see the API documentation")
+    return parse_record(item, fmt)
+
+
+def _check_sizes(record: CanonicalRecord) -> None:
+    for name in TOKEN_COLUMNS:
+        value = getattr(record, name)
+        if value is not None and value > INT4_MAX:
+            raise RecordError(name, f"{value} is larger than the hub stores ({INT4_MAX})")
+    if record.status_code is not None and not 100 <= record.status_code <= 599:
+        raise RecordError("status_code", "must be an HTTP status between 100 and 599")
+    if record.created_at is not None and record.created_at > timezone.now() + timedelta(days=1):
+        raise RecordError("created_at", "is more than a day in the future")
+
+
+def _fallback_request_id(item: Any) -> str:
+    """A sender that gives no id still gets idempotency: the id is the record's own digest."""
+    canonical = json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:56]
+
+
+def _cut(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return value[:limit]
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return value if len(text) <= limit else text[:limit]
+
+
+def _attributes(record: CanonicalRecord, settings: SystemSettings) -> dict[str, Any] | None:
+    kept = {}
+    for name, value in record.attributes.items():
+        if name in MESSAGE_ATTRIBUTES and not settings.store_session_messages:
+            continue  # content is kept only when the admin opted in; token counts always are
+        if value in (None, "", [], {}):
+            continue
+        kept[name] = _cut(value, settings.attribute_max_length)
+    return kept or None
+
+
+def _row(accepted: _Accepted, context: _Context, now: datetime) -> tuple:
+    record = accepted.record
+    provider = accepted.provider
+    settings = context.settings
+    multiplier = provider.cost_multiplier if provider else 1
+    provider_type = provider.type if provider else record.provider_type
+    asked = record.original_model or record.model
+    billed = asked if settings.bill_original_model else (record.model or asked)
+    created_at = record.created_at or now
+    cost = context.prices.cost(
+        model=billed,
+        provider_type=provider_type,
+        multiplier=multiplier,
+        tokens=Tokens(
+            input=record.input_tokens,
+            output=record.output_tokens,
+            cache_creation=record.cache_creation_tokens,
+            cache_creation_5m=record.cache_creation_5m_tokens,
+            cache_creation_1h=record.cache_creation_1h_tokens,
+            cache_read=record.cache_read_tokens,
+        ),  # fmt: skip
+        on=created_at.astimezone(UTC).date(),
+    )
+    values = {
+        "request_id": record.request_id,
+        "created_at": created_at,
+        "user_id": accepted.user_id,
+        "key_id": context.key.pk if context.key else None,
+        "provider_id": provider.pk if provider else None,
+        "model": record.model or asked,
+        "original_model": asked,
+        "endpoint": record.endpoint,
+        "status_code": record.status_code,
+        "is_stream": record.is_stream,
+        "input_tokens": record.input_tokens,
+        "output_tokens": record.output_tokens,
+        "cache_creation_tokens": record.cache_creation_tokens,
+        "cache_creation_5m_tokens": record.cache_creation_5m_tokens,
+        "cache_creation_1h_tokens": record.cache_creation_1h_tokens,
+        "cache_read_tokens": record.cache_read_tokens,
+        "reasoning_tokens": record.reasoning_tokens,
+        "cost": cost.amount,
+        "cost_breakdown": cost.breakdown,
+        "price_missing": cost.amount is None,
+        "cost_multiplier": multiplier,
+        "duration_ms": record.duration_ms,
+        "ttft_ms": record.ttft_ms,
+        "session_id": record.session_id,
+        "provider_chain": record.provider_chain,
+        "user_agent": record.user_agent,
+        "messages_count": record.messages_count,
+        "blocked_by": record.blocked_by,
+        "blocked_reason": record.blocked_reason,
+        "error_message": record.error_message,
+        "attributes": _attributes(record, settings),
+    }
+    return tuple(values[name] for name in bulk.COLUMNS)
+
+
+def _seen_recently(request_ids: list[str], since: datetime) -> set[str]:
+    if not request_ids:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT request_id FROM "message_request" WHERE request_id = ANY(%s) AND created_at >= %s',
+            [request_ids, since],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def records_ingest(
+    *, owner: User, api_key: ApiKey | None = None, items: Iterable[Any] | None = None,
+    records: Iterable[tuple[int, Any]] | None = None, fmt: str | None = None,
+) -> IngestResult:  # fmt: skip
+    """Store raw ``items`` (any single-record format), or already parsed ``records`` given as
+    (index, CanonicalRecord | RecordError) pairs (OpenClaw files, OTLP exports), for the
+    ``owner`` (the key's owner, or whoever runs an import) through ``api_key`` if any."""
+    context = _Context(owner, api_key)
+    result = IngestResult()
+    parsed: list[tuple[int, CanonicalRecord | RecordError, Any]] = []
+    if items is not None:
+        for index, item in enumerate(items):
+            try:
+                size = 0 if isinstance(item, RecordError) else len(json.dumps(item, default=str))
+                if size > MAX_RECORD_BYTES:
+                    raise RecordError("record", f"is {size:,} bytes; the limit is {MAX_RECORD_BYTES:,}")
+                parsed.append((index, _parse(item, fmt), item))
+            except RecordError as error:
+                parsed.append((index, error, None))
+    for index, outcome in records or ():
+        parsed.append((index, outcome, None))
+
+    accepted: list[_Accepted] = []
+    for index, outcome, raw in parsed:
+        if isinstance(outcome, RecordError):
+            result.rejected.append(Rejection(index, outcome.field, outcome.reason))
+            continue
+        record = outcome
+        try:
+            _check_sizes(record)
+            if context.settings.session_header and record.headers:
+                configured = session_from_headers(record.headers, context.settings.session_header)
+                if configured and record.session_id in ("", session_from_headers(record.headers)):
+                    record.session_id = configured
+            if not record.request_id:
+                record.request_id = _fallback_request_id(raw if raw is not None else record.__dict__)
+            accepted.append(
+                _Accepted(
+                    index, record, context.user_for(record), context.provider_for(record), record.created_at is not None
+                )
+            )
+        except RecordError as error:
+            result.rejected.append(Rejection(index, error.field, error.reason))
+
+    # Duplicates inside the call: the first one counts.
+    now = timezone.now()
+    seen: set[tuple[str, datetime | None]] = set()
+    unstamped = [a.record.request_id for a in accepted if not a.stamped]
+    recent = _seen_recently(unstamped, now - UNSTAMPED_LOOKBACK)
+    fresh: list[_Accepted] = []
+    for item in accepted:
+        identity = (item.record.request_id, item.record.created_at)
+        if identity in seen or (not item.stamped and item.record.request_id in recent):
+            result.duplicates.append(item.index)
+            continue
+        seen.add(identity)
+        if not item.stamped:
+            recent.add(item.record.request_id)
+        fresh.append(item)
+
+    if fresh:
+        rows = [_row(item, context, now) for item in fresh]
+        partitions.ensure_partitions({row[1] for row in rows})
+        inserted = bulk.copy_requests_returning(rows)
+        for item, row in zip(fresh, rows, strict=True):
+            (result.stored if (row[0], row[1]) in inserted else result.duplicates).append(item.index)
+    result.duplicates.sort()
+    logger.info(
+        "ingest owner=%s key=%s stored=%d duplicates=%d rejected=%d",
+        owner.username, api_key.prefix if api_key else "-", len(result.stored), len(result.duplicates),
+        len(result.rejected),
+    )  # fmt: skip
+    return result
