@@ -102,6 +102,13 @@ class MessageRequest(models.Model):
                 name="mr_session_created",
                 condition=~models.Q(session_id=""),
             ),
+            models.Index(fields=["endpoint", "created_at"], name="mr_endpoint_created"),
+            # "Errors only": a small slice of the table, read newest first.
+            models.Index(
+                fields=["created_at", "id"],
+                name="mr_errors_created",
+                condition=models.Q(status_code__gte=400) | ~models.Q(error_message=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -246,18 +246,21 @@ def _seen_recently(request_ids: list[str], since: datetime) -> set[str]:
 
 def records_ingest(
     *, owner: User, api_key: ApiKey | None = None, items: Iterable[Any] | None = None,
-    records: Iterable[tuple[int, Any]] | None = None, fmt: str | None = None,
+    records: Iterable[tuple[int, Any]] | None = None, fmt: str | None = None, body_bytes: int | None = None,
 ) -> IngestResult:  # fmt: skip
     """Store raw ``items`` (any single-record format), or already parsed ``records`` given as
     (index, CanonicalRecord | RecordError) pairs (OpenClaw files, OTLP exports), for the
-    ``owner`` (the key's owner, or whoever runs an import) through ``api_key`` if any."""
+    ``owner`` (the key's owner, or whoever runs an import) through ``api_key`` if any.
+    ``body_bytes``, the size of the body the items came in, spares measuring each item
+    when the whole body is within the per-record limit."""
     context = _Context(owner, api_key)
     result = IngestResult()
     parsed: list[tuple[int, CanonicalRecord | RecordError, Any]] = []
+    measure = body_bytes is None or body_bytes > MAX_RECORD_BYTES
     if items is not None:
         for index, item in enumerate(items):
             try:
-                size = 0 if isinstance(item, RecordError) else len(json.dumps(item, default=str))
+                size = len(json.dumps(item, default=str)) if measure and not isinstance(item, RecordError) else 0
                 if size > MAX_RECORD_BYTES:
                     raise RecordError("record", f"is {size:,} bytes; the limit is {MAX_RECORD_BYTES:,}")
                 parsed.append((index, _parse(item, fmt), item))

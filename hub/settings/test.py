@@ -15,3 +15,5 @@ CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 ALLOWED_HOSTS = ["*"]
+# Several suites may share one PostgreSQL (parallel checkouts, agents): each names its own test database.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("HUB_TEST_DB", "test_hub")}  # noqa: F405

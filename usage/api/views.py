@@ -100,12 +100,13 @@ class IngestRecordsView(IngestView):
         if fmt is not None and fmt not in FORMATS:
             return Response({"detail": _("format: unknown format %(f)r") % {"f": fmt}}, status=400)
         try:
-            batch = parse_records(
-                read_raw(request), content_type=request.content_type or "", max_records=MAX_RECORDS_PER_CALL
-            )
+            raw = read_raw(request)
+            batch = parse_records(raw, content_type=request.content_type or "", max_records=MAX_RECORDS_PER_CALL)
         except BodyError as error:
             return self.body_error(error)
-        result = records_ingest(owner=request.user, api_key=request.auth, items=batch.items, fmt=fmt or batch.fmt)
+        result = records_ingest(
+            owner=request.user, api_key=request.auth, items=batch.items, fmt=fmt or batch.fmt, body_bytes=len(raw)
+        )
         return Response(result.as_dict(), status=status.HTTP_200_OK)
 
 

@@ -1,0 +1,165 @@
+"""Ingest throughput through the HTTP API (issue: sustained >= 10,000 records/s).
+
+Starts gunicorn on a free loopback port against the configured database (the embedded
+one unless DATABASE_URL is set), then one client POSTs batches of native records with
+keep-alive and measures:
+  1. a first send of N records (all new),
+  2. the same N records again (all duplicates: must store 0 and be no slower).
+
+    .venv/bin/python bench/ingest.py [--records 100000] [--batch 1000] [--workers 2]
+
+Load the table first for a realistic index size, e.g. ``manage.py demo_data --rows 5000000``.
+The rate limit is lifted for the run and restored afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django() -> None:
+    from hub import embedded
+
+    urls, _started = embedded.environment_urls()
+    os.environ.update(urls)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings.production")
+    os.environ.setdefault("HTTPS", "0")
+    import django
+
+    django.setup()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def make_records(count: int, run: str, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(hours=6)
+    models = ["claude-sonnet-4-5", "gpt-5-mini", "gemini-2.5-flash", "deepseek-chat", "qwen-plus"]
+    records = []
+    for i in range(count):
+        model = rng.choice(models)
+        records.append(
+            {
+                "request_id": f"bench-{run}-{i}",
+                "created_at": (start + timedelta(milliseconds=i * 150)).isoformat().replace("+00:00", "Z"),
+                "model": model,
+                "provider": "bench-provider",
+                "endpoint": "/v1/chat/completions",
+                "status_code": 200 if rng.random() > 0.03 else 429,
+                "is_stream": rng.random() < 0.7,
+                "input_tokens": rng.randrange(50, 4000),
+                "output_tokens": rng.randrange(10, 2000),
+                "cache_read_tokens": rng.randrange(0, 20000),
+                "duration_ms": rng.randrange(300, 30000),
+                "ttft_ms": rng.randrange(100, 3000),
+                "session_id": f"bench-session-{i // 20}",
+                "user_agent": "bench/1.0",
+            }
+        )
+    return records
+
+
+def send_all(port: int, secret: str, records: list[dict], batch: int) -> tuple[float, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    bodies = [json.dumps(records[i : i + batch]).encode() for i in range(0, len(records), batch)]
+    totals = {"stored": 0, "duplicates": 0, "rejected": 0}
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    started = time.perf_counter()
+    for body in bodies:
+        connection.request("POST", "/api/v1/ingest/records", body=body, headers=headers)
+        response = connection.getresponse()
+        payload = json.loads(response.read())
+        if response.status != 200:
+            raise SystemExit(f"HTTP {response.status}: {payload}")
+        for name in totals:
+            totals[name] += payload[name]
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed, totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    setup_django()
+    from hub.models import SystemSettings, User
+    from hub.services import api_key_create
+    from providers.models import Provider
+    from usage.models import MessageRequest
+
+    user, _ = User.objects.get_or_create(username="bench", defaults={"display_name": "Benchmark"})
+    Provider.objects.get_or_create(name="bench-provider", defaults={"type": "openai-compatible"})
+    secret = api_key_create(owner=user, name=f"bench-{uuid.uuid4().hex[:6]}").secret
+    system = SystemSettings.get()
+    saved_limit = system.ingest_rate_per_minute
+    system.ingest_rate_per_minute = 0
+    system.save()
+
+    from usage.partitions import existing_partitions
+
+    rows_before = sum(_estimate(name) for name in existing_partitions().values())
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [str(Path(sys.executable).parent / "gunicorn"), "hub.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.workers), "--log-level", "warning"],
+        cwd=ROOT, env=os.environ.copy(),
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        run = uuid.uuid4().hex[:8]
+        records = make_records(args.records, run, args.seed)
+        send_all(port, secret, make_records(2 * args.batch, uuid.uuid4().hex[:8], args.seed), args.batch)  # warm-up
+        first, first_totals = send_all(port, secret, records, args.batch)
+        second, second_totals = send_all(port, secret, records, args.batch)
+    finally:
+        server.terminate()
+        server.wait()
+        system.ingest_rate_per_minute = saved_limit
+        system.save()
+
+    stored = MessageRequest.objects.filter(request_id__startswith=f"bench-{run}-").count()
+    print(f"table rows before (estimate): {rows_before:,}")
+    print(f"records: {args.records:,} in batches of {args.batch:,}, gunicorn workers: {args.workers}")
+    print(f"first send:  {first:6.2f} s  {args.records / first:9,.0f} records/s  {first_totals}")
+    print(f"second send: {second:6.2f} s  {args.records / second:9,.0f} records/s  {second_totals}")
+    print(f"rows stored for this run: {stored:,}; resend no slower: {second <= first}")
+
+
+def _estimate(partition: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE relname = %s", [partition])
+        return cursor.fetchone()[0]
+
+
+if __name__ == "__main__":
+    main()
