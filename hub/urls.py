@@ -6,7 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from hub import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The project URLconf is where the apps meet; hub's own views never import the apps to its right.
+    path("", include("usage.stats.urls")),
+    path("", include("usage.urls")),
     path("keys/", views.keys, name="keys"),
     path("keys/<int:pk>/toggle/", views.key_toggle, name="key-toggle"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -1,9 +1,6 @@
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -11,18 +8,6 @@ from hub.forms import ApiKeyCreateForm
 from hub.models import ApiKey
 from hub.services import api_key_create, api_key_set_enabled
 from hub.visibility import sees_everything
-from usage.selectors import request_summary
-
-
-@login_required
-def home(request):
-    since = timezone.now() - timedelta(hours=24)
-    context = {
-        "summary": request_summary(viewer=request.user, since=since),
-        "key_count": ApiKey.objects.visible_to(request.user).count(),
-        "sees_everything": sees_everything(request.user),
-    }
-    return render(request, "hub/home.html", context)
 
 
 @login_required

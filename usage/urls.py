@@ -1,0 +1,3 @@
+"""Request log pages."""
+
+urlpatterns: list = []
