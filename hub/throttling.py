@@ -27,7 +27,11 @@ class IngestRateThrottle(BaseThrottle):
         window = int(now // WINDOW_SECONDS)
         key = f"ingest-rate:{request.auth.pk}:{window}"
         cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
-        count = cache.incr(key)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr: this call opens the count
+            cache.set(key, 1, timeout=WINDOW_SECONDS * 2)
+            count = 1
         self._wait = (window + 1) * WINDOW_SECONDS - now
         return count <= limit
 

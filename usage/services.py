@@ -174,6 +174,12 @@ def _attributes(record: CanonicalRecord, settings: SystemSettings) -> dict[str, 
     return kept or None
 
 
+def _keep_unknown_provider(record: CanonicalRecord, provider: Provider | None) -> None:
+    """A provider name the hub does not know (and may not learn from this key) stays on the row."""
+    if provider is None and record.provider_name.strip():
+        record.attributes.setdefault("provider", record.provider_name.strip())
+
+
 def _row(accepted: _Accepted, context: _Context, now: datetime) -> tuple:
     record = accepted.record
     provider = accepted.provider
@@ -283,11 +289,9 @@ def records_ingest(
                     record.session_id = configured
             if not record.request_id:
                 record.request_id = _fallback_request_id(raw if raw is not None else record.__dict__)
-            accepted.append(
-                _Accepted(
-                    index, record, context.user_for(record), context.provider_for(record), record.created_at is not None
-                )
-            )
+            provider = context.provider_for(record)
+            _keep_unknown_provider(record, provider)
+            accepted.append(_Accepted(index, record, context.user_for(record), provider, record.created_at is not None))
         except RecordError as error:
             result.rejected.append(Rejection(index, error.field, error.reason))
 

@@ -217,7 +217,7 @@ def test_cache_writes_without_cache_prices_use_the_published_ratio(client, alice
     assert row.cost_breakdown["kinds"]["cache_creation_1h"]["price_from_ratio"] is True
 
 
-def test_messages_are_stored_only_when_the_setting_is_on_and_cut_to_the_limit(client, alice_key):
+def test_messages_are_stored_only_when_the_setting_is_on_and_cut_to_the_limit(client, alice_key, anthropic_provider):
     attributes = {"question": "q" * 50, "answer": "a", "route": "r1"}
     post(client, alice_key, [native("off", attributes=attributes)])
     settings_row = SystemSettings.get()
@@ -319,3 +319,14 @@ def test_the_openapi_schema_documents_ingestion(client, alice):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content and b"cdn" not in docs.content.lower()
 
+
+def test_a_users_key_naming_an_unknown_provider_keeps_the_name_without_creating_it(client, alice_key):
+    post(client, alice_key, [native(provider="mystery-upstream")])
+    row = MessageRequest.objects.get()
+    assert row.provider is None and row.attributes == {"provider": "mystery-upstream"}
+    assert not Provider.objects.filter(name="mystery-upstream").exists()
+
+
+def test_an_admins_gateway_key_teaches_the_hub_its_upstreams(client, admin_key):
+    post(client, admin_key, [native(provider="new-upstream", provider_type="deepseek")])
+    assert MessageRequest.objects.get().provider == Provider.objects.get(name="new-upstream", type="deepseek")
