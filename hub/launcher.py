@@ -67,10 +67,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        _manage("migrate", "--noinput", "-v", "0")
-        _manage("collectstatic", "--noinput", "-v", "0")
-        _manage("ensure_admin")
-        _manage("demo_data", "--if-empty")
+        _manage("bootstrap", *(["--no-demo"] if os.environ.get("HUB_DEMO_DATA", "1") == "0" else []))
         workers = os.environ.get("WEB_CONCURRENCY", "2")
         commands = {
             "web": [str(BIN / "gunicorn"), "hub.wsgi", "--bind", f"{host}:{port}", "--workers", workers,
