@@ -106,6 +106,15 @@ def _ensure_database(socket_dir: Path) -> None:
 
 
 def _pgserver():
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        # Without a runtime dir pgserver puts its lock file at /tmp/.lockfile, shared by every
+        # user of the machine: once root has made it, nobody else can start a server. Give it
+        # one of ours (it reads the variable when imported).
+        # platformdirs accepts it only if it is ours and mode 0700.
+        runtime = var_dir() / "run"
+        (runtime / "python_PostgresServer").mkdir(parents=True, exist_ok=True, mode=0o700)
+        runtime.chmod(0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, containers); harmless.
         warnings.simplefilter("ignore")
