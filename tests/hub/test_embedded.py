@@ -1,5 +1,9 @@
 """The embedded services, each in a var/ of its own so the suite's shared ones are untouched."""
 
+import os
+import subprocess
+import sys
+
 import psycopg
 import pytest
 import redis
@@ -57,3 +61,12 @@ def test_redis_starts_once_is_shared_and_stops(own_var):
     assert client.get("k") == b"v"
     embedded.stop_redis()
     assert not embedded.redis_running()
+
+
+def test_postgres_lock_file_is_ours_not_shared_by_every_user_of_the_machine(tmp_path):
+    # pgserver's default lock, /tmp/.lockfile, made by one user locks every other user out.
+    env = {key: value for key, value in os.environ.items() if key != "XDG_RUNTIME_DIR"}
+    env["HUB_VAR_DIR"] = str(tmp_path / "var")
+    code = "from hub import embedded; print(embedded._pgserver().PostgresServer.lock_path)"
+    lock = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert lock.stdout.strip().startswith(str(tmp_path / "var" / "run"))
