@@ -28,6 +28,16 @@ def _partitions_forgotten():
 
 
 @pytest.fixture
+def long_retention(db):
+    """Sample payloads carry their documentation's dates: keep those inside the retention window."""
+    from hub.models import SystemSettings
+
+    settings_row = SystemSettings.get()
+    settings_row.log_retention_days = 3650
+    settings_row.save()
+
+
+@pytest.fixture
 def make_user(db):
     def make(username: str, *, role: str = User.Role.USER, password: str = "s3cret-pass!", **extra) -> User:
         user = User(username=username, role=role, **extra)

@@ -139,15 +139,22 @@ def _parse(item: Any, fmt: str | None) -> CanonicalRecord:
     return parse_record(item, fmt)
 
 
-def _check_sizes(record: CanonicalRecord) -> None:
+def _check_sizes(record: CanonicalRecord, settings: SystemSettings) -> None:
     for name in TOKEN_COLUMNS:
         value = getattr(record, name)
         if value is not None and value > INT4_MAX:
             raise RecordError(name, f"{value} is larger than the hub stores ({INT4_MAX})")
     if record.status_code is not None and not 100 <= record.status_code <= 599:
         raise RecordError("status_code", "must be an HTTP status between 100 and 599")
-    if record.created_at is not None and record.created_at > timezone.now() + timedelta(days=1):
-        raise RecordError("created_at", "is more than a day in the future")
+    if record.created_at is not None:
+        now = timezone.now()
+        if record.created_at > now + timedelta(days=1):
+            raise RecordError("created_at", "is more than a day in the future")
+        # Older rows would be dropped by the next retention run (and would each need a partition).
+        if record.created_at < now - timedelta(days=settings.log_retention_days):
+            raise RecordError(
+                "created_at", f"is older than the log retention period ({settings.log_retention_days} days)"
+            )
 
 
 def _fallback_request_id(item: Any) -> str:
@@ -282,7 +289,7 @@ def records_ingest(
             continue
         record = outcome
         try:
-            _check_sizes(record)
+            _check_sizes(record, context.settings)
             if context.settings.session_header and record.headers:
                 configured = session_from_headers(record.headers, context.settings.session_header)
                 if configured and record.session_id in ("", session_from_headers(record.headers)):

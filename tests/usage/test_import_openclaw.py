@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from tests.ingest.sample_files import sample_path
 from usage.models import MessageRequest
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("long_retention")]
 SAMPLE = "openclaw/3f9a1c2e-7b4d-4e8f-9a0b-1c2d3e4f5a6b.jsonl"
 
 

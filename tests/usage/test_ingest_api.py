@@ -24,6 +24,11 @@ def prices(db):
         prices_load_file(SHIPPED_PRICES)
 
 
+@pytest.fixture(autouse=True)
+def _samples_inside_retention(long_retention):
+    pass
+
+
 @pytest.fixture
 def anthropic_provider(db):
     return Provider.objects.create(name="anthropic-main", type="claude", cost_multiplier=Decimal("0.8"))
@@ -330,3 +335,17 @@ def test_a_users_key_naming_an_unknown_provider_keeps_the_name_without_creating_
 def test_an_admins_gateway_key_teaches_the_hub_its_upstreams(client, admin_key):
     post(client, admin_key, [native(provider="new-upstream", provider_type="deepseek")])
     assert MessageRequest.objects.get().provider == Provider.objects.get(name="new-upstream", type="deepseek")
+
+
+def test_records_older_than_the_retention_period_or_from_the_future_are_refused(client, alice_key):
+    from datetime import UTC, datetime, timedelta
+
+    settings_row = SystemSettings.get()
+    settings_row.log_retention_days = 90
+    settings_row.save()
+    too_old = (datetime.now(UTC) - timedelta(days=91)).isoformat()
+    future = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    body = post(client, alice_key, [native("old", created_at=too_old), native("next", created_at=future)]).json()
+    assert body["rejected"] == 2
+    assert [error["field"] for error in body["errors"]] == ["created_at", "created_at"]
+    assert "retention" in body["errors"][0]["reason"]
