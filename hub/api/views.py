@@ -11,6 +11,9 @@ class MeView(APIView):
     """Who the caller is: lets an integrator check a key before sending data with it."""
 
     @extend_schema(
+        operation_id="me",
+        tags=["account"],
+        summary="Who the caller is",
         responses=inline_serializer(
             "Me",
             {

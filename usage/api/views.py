@@ -58,6 +58,7 @@ class IngestView(APIView):
 class IngestRecordsView(IngestView):
     @extend_schema(
         operation_id="ingest_records",
+        tags=["ingest"],
         summary="Push request records",
         description=(
             "Up to 5,000 records per call as a JSON array, a single record object, "
@@ -113,6 +114,7 @@ class IngestRecordsView(IngestView):
 class OpenClawUploadView(IngestView):
     @extend_schema(
         operation_id="ingest_openclaw",
+        tags=["ingest"],
         summary="Upload an OpenClaw session file",
         description=(
             "The body is one agent session JSONL file; `?filename=` gives its name (the session id "
@@ -143,6 +145,7 @@ class OtlpTracesView(IngestView):
 
     @extend_schema(
         operation_id="otlp_traces",
+        tags=["ingest"],
         summary="Receive OTLP traces (GenAI spans)",
         description=(
             "An OTLP/HTTP trace export, `application/x-protobuf` or `application/json`, optionally "
