@@ -45,6 +45,8 @@ def _stage(cursor, rows: Iterable[Sequence]) -> None:
         f'CREATE TEMP TABLE IF NOT EXISTS "{STAGE}" ON COMMIT DELETE ROWS AS '
         f'SELECT {_COLUMN_LIST} FROM "message_request" WITH NO DATA'
     )
+    # Commit empties it, but two calls inside one outer transaction must not see each other's rows.
+    cursor.execute(f'TRUNCATE "{STAGE}"')
     with cursor.cursor.copy(f'COPY "{STAGE}" ({_COLUMN_LIST}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row(_adapt(row))

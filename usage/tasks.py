@@ -8,3 +8,11 @@ def partitions_ensure_ahead() -> list[str]:
     from usage.partitions import ensure_ahead
 
     return ensure_ahead(months_ahead=3)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def retention_apply() -> list[str]:
+    """Drop the months of request logs older than the retention period."""
+    from usage.retention import retention_apply as apply
+
+    return apply()

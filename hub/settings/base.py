@@ -159,6 +159,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "usage.tasks.partitions_ensure_ahead",
         "schedule": crontab(minute=7, hour="*/6"),
     },
+    "apply-log-retention": {
+        "task": "usage.tasks.retention_apply",
+        "schedule": crontab(minute=17, hour=3),
+    },
 }
 
 # --- logging: to stdout, never a secret ---------------------------------------------

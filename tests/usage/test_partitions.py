@@ -56,3 +56,17 @@ def test_month_arithmetic_crosses_years():
         date(2025, 12, 1),
         date(2026, 1, 1),
     ]
+
+
+def test_two_bulk_writes_in_one_transaction_store_only_their_own_rows(alice, make_request_row):
+    from django.db import transaction
+
+    from usage import bulk
+
+    first = make_request_row(user=alice)
+    values = list(MessageRequest.objects.filter(pk=first.pk).values_list(*bulk.COLUMNS).get())
+    MessageRequest.objects.filter(pk=first.pk).delete()
+    values[0] = "second"
+    with transaction.atomic():
+        assert bulk.copy_requests([values]) == 1  # the first call's staged row is not moved again
+    assert list(MessageRequest.objects.values_list("request_id", flat=True)) == ["second"]
