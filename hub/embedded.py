@@ -26,14 +26,23 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "hub"
 
-# Applied once, when the data directory is created: sized for a laptop or a small
-# server, with JIT off because it slows the short queries the pages run.
-POSTGRES_TUNING = """
+
+def postgres_tuning() -> str:
+    """Settings written once, when the data directory is created. Memory follows the
+    machine's (an eighth for shared buffers, at most 2 GB: the request table's indexes
+    must stay cached for ingest and pages to stay fast); JIT is off because it slows the
+    short queries the pages run."""
+    try:
+        ram_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (ValueError, OSError):
+        ram_mb = 4096
+    shared = max(128, min(ram_mb // 8, 2048))
+    return f"""
 # --- llm-usage-hub embedded defaults ---
-shared_buffers = 256MB
+shared_buffers = {shared}MB
+effective_cache_size = {max(512, ram_mb // 2)}MB
 work_mem = 16MB
-maintenance_work_mem = 256MB
-effective_cache_size = 2GB
+maintenance_work_mem = {max(64, min(ram_mb // 16, 1024))}MB
 max_wal_size = 4GB
 max_connections = 200
 jit = off
@@ -146,7 +155,7 @@ def start_postgres() -> tuple[str, bool]:
             if fresh:
                 server.ensure_pgdata_inited()
                 with open(pgdata / "postgresql.conf", "a") as conf:
-                    conf.write(POSTGRES_TUNING)
+                    conf.write(postgres_tuning())
             server.start()
         except Exception as exc:
             log = pgdata / "log"

@@ -62,6 +62,8 @@ class PriceBook:
 
     def __init__(self, prices: list[ModelPrice]) -> None:
         self._by_key: dict[tuple[str, str], list[ModelPrice]] = {}
+        self._found: dict[tuple[str, str, date], ModelPrice | None] = {}
+        self._rate_cache: dict[tuple, tuple] = {}
         for price in sorted(prices, key=lambda p: p.effective_from, reverse=True):
             self._by_key.setdefault((price.model, price.provider_type), []).append(price)
 
@@ -73,6 +75,12 @@ class PriceBook:
         """The price in force on that day: the provider type's own, else the any-provider one,
         else the model's list price under another provider type (a model's price is its vendor's,
         whoever resells it)."""
+        key = (model, provider_type, on)
+        if key not in self._found:
+            self._found[key] = self._find(model, provider_type, on)
+        return self._found[key]
+
+    def _find(self, model: str, provider_type: str, on: date) -> ModelPrice | None:
         candidates = [self._by_key.get((model, provider_type), ()), self._by_key.get((model, ""), ())]
         candidates += [
             prices for (name, kind), prices in self._by_key.items() if name == model and kind not in (provider_type, "")
@@ -83,47 +91,57 @@ class PriceBook:
                     return price
         return None
 
+    def _rates(self, price: ModelPrice, provider_type: str, multiplier: Decimal) -> tuple:
+        """Per token kind: (price per million as written, cost of one token, priced by ratio).
+        Worked out once per price and multiplier: ingest prices thousands of rows a call."""
+        key = (price.pk, price.effective_from, provider_type, multiplier)
+        if key not in self._rate_cache:
+            ratio_5m, ratio_1h, ratio_read = _ratios(provider_type or price.provider_type)
+            per_million = {
+                "input": (price.input_price, False),
+                "output": (price.output_price, False),
+                "cache_creation_5m": _price_or_ratio(price.cache_creation_price, price.input_price, ratio_5m),
+                "cache_creation_1h": _price_or_ratio(price.cache_creation_1h_price, price.input_price, ratio_1h),
+                "cache_read": _price_or_ratio(price.cache_read_price, price.input_price, ratio_read),
+            }
+            # price / 10^6 x multiplier is exact in Decimal, so count x rate equals
+            # count x price / 10^6 x multiplier to the last digit.
+            self._rate_cache[key] = tuple(
+                (kind, _plain(value), value / MILLION * multiplier, from_ratio)
+                for kind, (value, from_ratio) in per_million.items()
+            )
+        return self._rate_cache[key]
+
     def cost(self, *, model: str, provider_type: str, multiplier: Decimal, tokens: Tokens, on: date) -> Cost:
         price = self.find(model, provider_type, on)
         if price is None:
             return Cost(amount=None, breakdown={"model": model, "unpriced": True})
-        ratio_5m, ratio_1h, ratio_read = _ratios(provider_type or price.provider_type)
         plain_writes = max(tokens.cache_creation - tokens.cache_creation_5m - tokens.cache_creation_1h, 0)
-        lines = {
-            "input": (tokens.input, price.input_price, False),
-            "output": (tokens.output, price.output_price, False),
-            "cache_creation_5m": (
-                tokens.cache_creation_5m + plain_writes,
-                *_price_or_ratio(price.cache_creation_price, price.input_price, ratio_5m),
-            ),
-            "cache_creation_1h": (
-                tokens.cache_creation_1h,
-                *_price_or_ratio(price.cache_creation_1h_price, price.input_price, ratio_1h),
-            ),
-            "cache_read": (
-                tokens.cache_read,
-                *_price_or_ratio(price.cache_read_price, price.input_price, ratio_read),
-            ),
+        counts = {
+            "input": tokens.input,
+            "output": tokens.output,
+            "cache_creation_5m": tokens.cache_creation_5m + plain_writes,
+            "cache_creation_1h": tokens.cache_creation_1h,
+            "cache_read": tokens.cache_read,
         }
         total = Decimal(0)
-        breakdown: dict = {
+        kinds: dict = {}
+        for kind, per_million, rate, from_ratio in self._rates(price, provider_type, Decimal(multiplier)):
+            count = counts[kind]
+            if not count:
+                continue
+            amount = (count * rate).quantize(COST_PLACES)
+            total += amount
+            kinds[kind] = {"tokens": count, "price_per_million": per_million, "cost": str(amount)}
+            if from_ratio:
+                kinds[kind]["price_from_ratio"] = True
+        breakdown = {
             "model": model,
             "price_effective_from": price.effective_from.isoformat(),
             "multiplier": _plain(Decimal(multiplier)),
-            "kinds": {},
+            "kinds": kinds,
+            "total": str(total),
         }
-        for kind, (count, per_million, from_ratio) in lines.items():
-            if not count:
-                continue
-            amount = (Decimal(count) * per_million / MILLION * multiplier).quantize(COST_PLACES)
-            total += amount
-            breakdown["kinds"][kind] = {
-                "tokens": count,
-                "price_per_million": _plain(per_million),
-                "cost": str(amount),
-                **({"price_from_ratio": True} if from_ratio else {}),
-            }
-        breakdown["total"] = str(total)
         return Cost(amount=total, breakdown=breakdown)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+import orjson
 from django.db import connection, transaction
 from psycopg.types.json import Jsonb
 
@@ -29,12 +30,16 @@ _COLUMN_LIST = ", ".join(f'"{name}"' for name in COLUMNS)
 STAGE = "message_request_stage"
 
 
+def _dumps(value) -> bytes:
+    return orjson.dumps(value, default=str)
+
+
 def _adapt(row: Sequence) -> Sequence:
     if any(row[i] is not None for i in _JSON_POSITIONS):
         row = list(row)
         for i in _JSON_POSITIONS:
             if row[i] is not None:
-                row[i] = Jsonb(row[i])
+                row[i] = Jsonb(row[i], dumps=_dumps)
     return row
 
 
