@@ -22,7 +22,7 @@ class MeView(APIView):
                 "key_prefix": serializers.CharField(allow_null=True),
                 "scopes": serializers.ListField(child=serializers.CharField()),
             },
-        )
+        ),
     )
     def get(self, request: Request) -> Response:
         key = request.auth if isinstance(request.auth, ApiKey) else None
