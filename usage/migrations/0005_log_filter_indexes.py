@@ -5,21 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('hub', '0002_ingest_settings'),
-        ('providers', '0002_shipped_prices'),
-        ('usage', '0004_ingest_settings'),
+        ("hub", "0002_ingest_settings"),
+        ("providers", "0002_shipped_prices"),
+        ("usage", "0004_ingest_settings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='messagerequest',
-            index=models.Index(fields=['endpoint', 'created_at'], name='mr_endpoint_created'),
+            model_name="messagerequest",
+            index=models.Index(fields=["endpoint", "created_at"], name="mr_endpoint_created"),
         ),
         migrations.AddIndex(
-            model_name='messagerequest',
-            index=models.Index(condition=models.Q(('status_code__gte', 400), models.Q(('error_message', ''), _negated=True), _connector='OR'), fields=['created_at', 'id'], name='mr_errors_created'),
+            model_name="messagerequest",
+            index=models.Index(
+                condition=models.Q(
+                    ("status_code__gte", 400), models.Q(("error_message", ""), _negated=True), _connector="OR"
+                ),
+                fields=["created_at", "id"],
+                name="mr_errors_created",
+            ),
         ),
     ]
