@@ -16,6 +16,7 @@ class Entry:
 
 ENTRIES = (
     Entry("home", _("Overview")),
+    Entry("logs", _("Logs")),
     Entry("keys", _("API keys")),
     Entry("api-docs", _("API")),
 )

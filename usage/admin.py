@@ -1,32 +1,17 @@
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db import connection
 from django.utils.functional import cached_property
 
 from usage.models import MessageRequest
-
-EXACT_COUNT_LIMIT = 10_000
+from usage.selectors import bounded_count
 
 
 class BoundedCountPaginator(Paginator):
-    """Counts exactly up to a limit; past it, the planner's estimate, so a list over
-    millions of rows never waits on COUNT(*)."""
+    """A list over millions of rows never waits on COUNT(*): exact up to a limit, then estimated."""
 
     @cached_property
     def count(self) -> int:
-        bounded = self.object_list.order_by()[: EXACT_COUNT_LIMIT + 1]
-        exact = bounded.count()
-        if exact <= EXACT_COUNT_LIMIT:
-            return exact
-        sql, params = self.object_list.order_by().query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-            plan = cursor.fetchone()[0]
-        if isinstance(plan, str):
-            import json
-
-            plan = json.loads(plan)
-        return max(exact, int(plan[0]["Plan"]["Plan Rows"]))
+        return bounded_count(self.object_list, limit=10_000)[0]
 
 
 @admin.register(MessageRequest)

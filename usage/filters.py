@@ -1,0 +1,161 @@
+"""The one definition of every request-log filter, shared by the page, the API and the exports.
+
+A viewer can only name what they may see: a user's URL naming another user's key or user
+is an invalid value (a form error on the page, 400 naming the parameter in the API),
+never a silently widened or silently dropped filter.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hub.models import ApiKey, SystemSettings, User
+from hub.visibility import sees_everything
+from providers.models import Provider
+from usage.models import MessageRequest
+
+DEFAULT_WINDOW = timedelta(days=7)
+STATUS_PATTERN = re.compile(r"^(?:[1-5]xx|[1-5]\d\d)$")
+RANGES = (
+    ("today", _("Today")),
+    ("yesterday", _("Yesterday")),
+    ("this_week", _("This week")),
+    ("this_month", _("This month")),
+    ("last_7_days", _("Last 7 days")),
+    ("last_30_days", _("Last 30 days")),
+)
+
+
+def range_bounds(name: str, *, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[start, end) of a quick range, in the hub's time zone (a day there is not a UTC day)."""
+    zone = SystemSettings.get().zone
+    now = (now or timezone.now()).astimezone(zone)
+    midnight = datetime.combine(now.date(), time.min, tzinfo=zone)
+    if name == "today":
+        return midnight, midnight + timedelta(days=1)
+    if name == "yesterday":
+        return midnight - timedelta(days=1), midnight
+    if name == "this_week":
+        monday = midnight - timedelta(days=now.weekday())
+        return monday, monday + timedelta(days=7)
+    if name == "this_month":
+        first = midnight.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        return first, following
+    days = {"last_7_days": 7, "last_30_days": 30}[name]
+    return now - timedelta(days=days), now + timedelta(minutes=1)
+
+
+def _visible_keys(request) -> QuerySet[ApiKey]:
+    return ApiKey.objects.visible_to(getattr(request, "user", None)).select_related("owner")
+
+
+class LogFilterForm(forms.Form):
+    def clean_user(self):
+        """A user by id or user name, among those the viewer may see."""
+        value = self.cleaned_data.get("user")
+        if not value:
+            return None
+        viewer = getattr(self, "viewer", None)
+        candidates = User.objects.visible_to(viewer)
+        found = candidates.filter(pk=int(value)).first() if value.isdigit() else None
+        found = found or candidates.filter(username=value).first()
+        if found is None:
+            raise forms.ValidationError(
+                _("“%(value)s” is not a user whose requests you may see."), params={"value": value}
+            )
+        return found
+
+    def clean_status(self):
+        value = (self.cleaned_data.get("status") or "").strip().lower()
+        if value and not STATUS_PATTERN.match(value):
+            raise forms.ValidationError(_("Use an HTTP status such as 429, or a class: 2xx, 4xx, 5xx."))
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start >= end:
+            self.add_error("end", _("The end must be after the start."))
+        return cleaned
+
+
+class MessageRequestFilterSet(django_filters.FilterSet):
+    range = django_filters.ChoiceFilter(label=_("Quick range"), choices=RANGES, method="filter_nothing")
+    start = django_filters.IsoDateTimeFilter(
+        label=_("From"), field_name="created_at", lookup_expr="gte",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )  # fmt: skip
+    end = django_filters.IsoDateTimeFilter(
+        label=_("Until"), field_name="created_at", lookup_expr="lt",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )  # fmt: skip
+    user = django_filters.CharFilter(label=_("User"), method="filter_user")
+    key = django_filters.ModelChoiceFilter(label=_("Key"), queryset=_visible_keys)
+    provider = django_filters.ModelChoiceFilter(label=_("Provider"), queryset=Provider.objects.all())
+    status = django_filters.CharFilter(label=_("Status"), method="filter_status")
+    model = django_filters.CharFilter(label=_("Model"), field_name="model")
+    original_model = django_filters.CharFilter(label=_("Original model"), field_name="original_model")
+    endpoint = django_filters.CharFilter(label=_("Endpoint"), field_name="endpoint")
+    session = django_filters.CharFilter(label=_("Session"), field_name="session_id")
+    errors = django_filters.BooleanFilter(label=_("Errors only"), method="filter_errors", widget=forms.CheckboxInput)
+
+    class Meta:
+        model = MessageRequest
+        fields: list[str] = []
+        form = LogFilterForm
+
+    @property
+    def form(self):
+        form = super().form
+        form.viewer = getattr(self.request, "user", None)
+        if not sees_everything(form.viewer):
+            form.fields["user"].widget = forms.HiddenInput()
+        return form
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # applied by window(): the range only sets start and end
+
+    def filter_user(self, queryset, name, value):
+        return queryset.filter(user=value) if value else queryset
+
+    def filter_status(self, queryset, name, value):
+        if not value:
+            return queryset
+        if value.endswith("xx"):
+            low = int(value[0]) * 100
+            return queryset.filter(status_code__gte=low, status_code__lt=low + 100)
+        return queryset.filter(status_code=int(value))
+
+    def filter_errors(self, queryset, name, value):
+        if not value:
+            return queryset
+        # The exact condition of the partial index mr_errors_created.
+        return queryset.filter(Q(status_code__gte=400) | ~Q(error_message=""))
+
+    def window(self) -> tuple[datetime, datetime | None]:
+        """The time window the list covers: the quick range, else start/end, else the last 7 days."""
+        data = self.form.cleaned_data if self.form.is_valid() else {}
+        if data.get("range"):
+            return range_bounds(data["range"])
+        start, end = data.get("start"), data.get("end")
+        if start is None:
+            start = (end or timezone.now()) - DEFAULT_WINDOW
+        return start, end
+
+    @property
+    def qs(self):
+        if self.is_bound and not self.is_valid():
+            # A refused value never falls back to "no filter": show nothing and the reason.
+            return self.queryset.none()
+        queryset = super().qs
+        start, end = self.window()
+        queryset = queryset.filter(created_at__gte=start)
+        return queryset.filter(created_at__lt=end) if end else queryset
