@@ -98,8 +98,10 @@ class MessageRequestFilterSet(django_filters.FilterSet):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )  # fmt: skip
     user = django_filters.CharFilter(label=_("User"), method="filter_user")
-    key = django_filters.ModelChoiceFilter(label=_("Key"), queryset=_visible_keys)
-    provider = django_filters.ModelChoiceFilter(label=_("Provider"), queryset=Provider.objects.all())
+    key = django_filters.ModelChoiceFilter(label=_("Key"), queryset=_visible_keys, empty_label=_("All keys"))
+    provider = django_filters.ModelChoiceFilter(
+        label=_("Provider"), queryset=Provider.objects.all(), empty_label=_("All providers")
+    )
     status = django_filters.CharFilter(label=_("Status"), method="filter_status")
     model = django_filters.CharFilter(label=_("Model"), field_name="model")
     original_model = django_filters.CharFilter(label=_("Original model"), field_name="original_model")
