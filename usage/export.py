@@ -46,6 +46,12 @@ _FIELDS = tuple(field for _header, field in COLUMNS)
 _TIME = _FIELDS.index("created_at")
 _COST = _FIELDS.index("cost")
 _TOKENS = tuple(_FIELDS.index(name) for name in TOKEN_FIELDS)
+_TEXT = tuple(
+    _FIELDS.index(name)
+    for name in ("request_id", "session_id", "user__username", "key__name", "provider__name", "model",
+                 "original_model", "endpoint", "error_message")
+)  # fmt: skip
+ROWS_PER_CHUNK = 1000  # one write to the socket per thousand rows, not one per row
 
 
 def safe(value):
@@ -68,16 +74,25 @@ def log_csv(queryset: QuerySet[MessageRequest]) -> Iterator[str]:
     requests = 0
     tokens = [0] * len(TOKEN_FIELDS)
     cost = None  # stays empty when no row had a price: no data is not $0
-    rows = queryset.order_by("-created_at", "-id").values_list(*_FIELDS).iterator(chunk_size=5000)
+    rows = queryset.order_by("-created_at", "-id").values_list(*_FIELDS).iterator(chunk_size=10_000)
+    chunk: list[str] = []
     for row in rows:
         requests += 1
         for position, index in enumerate(_TOKENS):
             tokens[position] += row[index]
         if row[_COST] is not None:
             cost = row[_COST] if cost is None else cost + row[_COST]
-        cells = [safe(value) for value in row]
+        cells = list(row)
+        for index in _TEXT:
+            if cells[index] and cells[index][0] in FORMULA_STARTS:
+                cells[index] = "'" + cells[index]
         cells[_TIME] = row[_TIME].astimezone(zone).isoformat()
-        yield writer.writerow(cells)
+        chunk.append(writer.writerow(cells))
+        if len(chunk) == ROWS_PER_CHUNK:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
     totals = ["TOTAL", f"{requests} requests"] + [""] * (len(COLUMNS) - 2)
     for position, index in enumerate(_TOKENS):
         totals[index] = tokens[position]

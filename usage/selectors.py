@@ -73,7 +73,9 @@ def log_page(queryset: QuerySet[MessageRequest], *, after: str = "", before: str
     1,000 costs what page 1 does."""
     if before:
         when, pk = decode_cursor(before)
-        newer = queryset.filter(Q(created_at__gt=when) | Q(created_at=when, id__gt=pk)).order_by("created_at", "id")
+        # The plain bound on created_at gives the index a range to start from; the OR settles ties.
+        newer = queryset.filter(created_at__gte=when).filter(Q(created_at__gt=when) | Q(id__gt=pk))
+        newer = newer.order_by("created_at", "id")
         rows = list(newer[: size + 1])
         has_more = len(rows) > size
         rows = list(reversed(rows[:size]))
@@ -85,7 +87,7 @@ def log_page(queryset: QuerySet[MessageRequest], *, after: str = "", before: str
     ordered = queryset.order_by("-created_at", "-id")
     if after:
         when, pk = decode_cursor(after)
-        ordered = ordered.filter(Q(created_at__lt=when) | Q(created_at=when, id__lt=pk))
+        ordered = ordered.filter(created_at__lte=when).filter(Q(created_at__lt=when) | Q(id__lt=pk))
     rows = list(ordered[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]
