@@ -23,7 +23,7 @@ from hub.services import api_key_create
 from providers.models import Provider
 from providers.pricing import PriceBook, Tokens
 from providers.services import SHIPPED_PRICES, prices_load_file
-from usage import bulk, partitions
+from usage import bulk, partitions, rollups
 
 USERS = [
     ("alice", "Alice Chen"),
@@ -279,11 +279,14 @@ def load(*, rows: int, days: int, seed: int, end: datetime | None = None, chunk:
         batch = [row for _, row in zip(range(chunk), generator, strict=False)]
         if not batch:
             break
-        stored += bulk.copy_requests(batch)
+        with transaction.atomic():
+            rollups.mark_range(min(row[1] for row in batch), max(row[1] for row in batch))
+            stored += bulk.copy_requests(batch)
         if progress:
             progress(stored)
     # Autovacuum never analyses a partitioned parent: refresh the planner's statistics
     # after a bulk load so plans (and estimated counts) reflect the new rows.
     with connection.cursor() as cursor:
         cursor.execute('ANALYZE "message_request"')
+    rollups.schedule_rollup()
     return stored

@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -125,3 +126,71 @@ class MessageRequest(models.Model):
     @property
     def is_redirected(self) -> bool:
         return bool(self.original_model) and self.original_model != self.model
+
+
+# Upper bounds (ms) of the latency histogram's buckets; the last one is open-ended.
+LATENCY_BOUNDS_MS = (
+    50, 100, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000,
+    60_000, 120_000, 300_000,
+)  # fmt: skip
+
+
+class UsageHourly(models.Model):
+    """Requests of one UTC hour summed per (user, key, provider, model, original model,
+    endpoint, status class). Rewritten whole from raw rows by ``usage.rollups``."""
+
+    hour = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    key = models.ForeignKey("hub.ApiKey", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False)
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )
+    model = models.CharField(max_length=128)
+    original_model = models.CharField(max_length=128)
+    endpoint = models.CharField(max_length=255)
+    status_class = models.PositiveSmallIntegerField(help_text="status_code // 100; 0 when none was recorded")
+    requests = models.BigIntegerField()
+    errors = models.BigIntegerField()
+    streams = models.BigIntegerField()
+    input_tokens = models.BigIntegerField()
+    output_tokens = models.BigIntegerField()
+    cache_creation_tokens = models.BigIntegerField()
+    cache_read_tokens = models.BigIntegerField()
+    reasoning_tokens = models.BigIntegerField()
+    cost = models.DecimalField(max_digits=28, decimal_places=10, null=True)
+    priced = models.BigIntegerField(help_text="requests with a cost")
+    duration_sum = models.BigIntegerField()
+    duration_count = models.BigIntegerField()
+    ttft_sum = models.BigIntegerField()
+    ttft_count = models.BigIntegerField()
+    latency_histogram = ArrayField(models.BigIntegerField(), help_text="request counts per LATENCY_BOUNDS_MS bucket")
+
+    class Meta:
+        db_table = "usage_hourly"
+        indexes = [
+            models.Index(fields=["hour"], name="uh_hour"),
+            models.Index(fields=["user", "hour"], name="uh_user_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} {self.model} ×{self.requests}"
+
+
+class RollupHour(models.Model):
+    """One UTC hour's rollup state. Writers bump ``version`` (and set ``dirty``) in the same
+    transaction as their rows; a recompute clears ``dirty`` only if the version it read is
+    still current, so rows that land during a recompute are never lost."""
+
+    hour = models.DateTimeField(primary_key=True)
+    dirty = models.BooleanField(default=True)
+    version = models.BigIntegerField(default=1)
+    rolled_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "usage_rollup_hour"
+        indexes = [models.Index(fields=["hour"], name="urh_dirty", condition=models.Q(dirty=True))]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} {'dirty' if self.dirty else 'clean'}"

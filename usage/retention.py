@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 
 from hub.models import SystemSettings
-from usage import partitions
+from usage import partitions, rollups
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,9 @@ def retention_apply(*, now: datetime | None = None) -> list[str]:
             # Detach first: a plain DROP of a partition would lock the parent for longer.
             cursor.execute(f'ALTER TABLE "{partitions.TABLE}" DETACH PARTITION "{name}"')
             cursor.execute(f'DROP TABLE "{name}"')
+            start = datetime.combine(month, datetime.min.time(), tzinfo=UTC)
+            end = datetime.combine(partitions.next_month(month), datetime.min.time(), tzinfo=UTC)
+            rollups.forget_months(start, end)
         dropped.append(name)
         logger.info("retention: dropped %s (requests of %s)", name, month.strftime("%Y-%m"))
     if dropped:

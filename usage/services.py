@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from hub.models import ApiKey, SystemSettings, User
 from providers.models import Provider, ProviderType
 from providers.pricing import PriceBook, Tokens
-from usage import bulk, partitions
+from usage import bulk, partitions, rollups
 from usage.ingest._common import session_from_headers
 from usage.ingest.canonical import FORMATS, CanonicalRecord, RecordError
 from usage.ingest.detect import detect_format, parse_record
@@ -321,7 +321,12 @@ def records_ingest(
     if fresh:
         rows = [_row(item, context, now) for item in fresh]
         partitions.ensure_partitions({row[1] for row in rows})
-        inserted = bulk.copy_requests_returning(rows)
+        # The hours are marked in the rows' own transaction: a rollup running meanwhile
+        # cannot mark them clean without seeing these rows.
+        with transaction.atomic():
+            rollups.mark_hours(row[1] for row in rows)
+            inserted = bulk.copy_requests_returning(rows)
+        rollups.schedule_rollup()
         for item, row in zip(fresh, rows, strict=True):
             (result.stored if (row[0], row[1]) in inserted else result.duplicates).append(item.index)
     result.duplicates.sort()

@@ -16,3 +16,11 @@ def retention_apply() -> list[str]:
     from usage.retention import retention_apply as apply
 
     return apply()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def rollups_process(limit: int = 500) -> int:
+    """Roll up the hours marked dirty by writers (also swept by beat every minute)."""
+    from usage.rollups import rollup_dirty
+
+    return rollup_dirty(limit=limit)

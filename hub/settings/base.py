@@ -159,6 +159,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "usage.tasks.partitions_ensure_ahead",
         "schedule": crontab(minute=7, hour="*/6"),
     },
+    "process-rollups": {
+        "task": "usage.tasks.rollups_process",
+        "schedule": 60.0,
+    },
     "apply-log-retention": {
         "task": "usage.tasks.retention_apply",
         "schedule": crontab(minute=17, hour=3),

@@ -1,0 +1,291 @@
+"""Exact hourly rollups of ``message_request`` (DESIGN decision 6).
+
+Write side: whoever writes request rows marks their UTC hours dirty in the same transaction
+(``mark_hours``); ``rollup_hour`` rewrites one hour's ``usage_hourly`` rows from the raw rows
+in one transaction and clears the mark only if nobody re-marked the hour meanwhile. Running
+it twice, concurrently (an advisory lock per hour) or after a crash leaves the same rows.
+
+Read side (``totals``): whole clean hours inside a window come from ``usage_hourly``; the
+ragged edges, dirty hours and hours never rolled up come from raw rows; both are grouped the
+same way and added, so a result equals the same query on raw rows, at a cost that grows with
+hours, not rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Trunc
+
+from hub.visibility import is_known, sees_everything
+from usage.models import LATENCY_BOUNDS_MS, MessageRequest, RollupHour, UsageHourly
+
+logger = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
+GROUP_FIELDS = ("user_id", "key_id", "provider_id", "model", "original_model", "endpoint", "status_class")
+SUM_FIELDS = (
+    "requests", "errors", "streams", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
+    "reasoning_tokens", "cost", "priced", "duration_sum", "duration_count", "ttft_sum", "ttft_count",
+)  # fmt: skip
+_LOCK_NAMESPACE = 0x726F6C6C  # "roll": pg_advisory_xact_lock(namespace, hour)
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _check_hour(hour: datetime) -> datetime:
+    if hour.tzinfo is None or floor_hour(hour) != hour:
+        raise ValueError(f"{hour!r} is not the start of a UTC hour")
+    return hour.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- write side
+
+
+def mark_hours(hours: Iterable[datetime]) -> None:
+    """Mark hours dirty. Call inside the transaction that writes their rows."""
+    hours = sorted({floor_hour(hour) for hour in hours})
+    if not hours:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO usage_rollup_hour (hour, dirty, version)
+            SELECT unnest(%s::timestamptz[]), true, 1
+            ON CONFLICT (hour) DO UPDATE SET dirty = true, version = usage_rollup_hour.version + 1
+            """,
+            [hours],
+        )
+
+
+def mark_range(start: datetime, end: datetime) -> None:
+    """Mark every hour from start's to end's (a bulk load, a retention drop)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO usage_rollup_hour (hour, dirty, version)
+            SELECT generate_series(%s::timestamptz, %s::timestamptz, interval '1 hour'), true, 1
+            ON CONFLICT (hour) DO UPDATE SET dirty = true, version = usage_rollup_hour.version + 1
+            """,
+            [floor_hour(start), floor_hour(end)],
+        )
+
+
+def _histogram_sql() -> str:
+    bounds = (0, *LATENCY_BOUNDS_MS)
+    parts = []
+    for index, low in enumerate(bounds):
+        high = bounds[index + 1] if index + 1 < len(bounds) else None
+        condition = f"duration_ms >= {low}" + (f" AND duration_ms < {high}" if high else "")
+        parts.append(f"count(*) FILTER (WHERE {condition})")
+    return "ARRAY[" + ", ".join(parts) + "]::bigint[]"
+
+
+_ROLLUP_SQL = f"""
+INSERT INTO usage_hourly (
+    hour, user_id, key_id, provider_id, model, original_model, endpoint, status_class,
+    requests, errors, streams, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens,
+    reasoning_tokens, cost, priced, duration_sum, duration_count, ttft_sum, ttft_count, latency_histogram
+)
+SELECT %(hour)s, user_id, key_id, provider_id, model, original_model, endpoint, COALESCE(status_code / 100, 0),
+    count(*), count(*) FILTER (WHERE status_code >= 400 OR error_message <> ''), count(*) FILTER (WHERE is_stream),
+    sum(input_tokens), sum(output_tokens), sum(cache_creation_tokens), sum(cache_read_tokens), sum(reasoning_tokens),
+    sum(cost), count(cost), COALESCE(sum(duration_ms), 0), count(duration_ms), COALESCE(sum(ttft_ms), 0),
+    count(ttft_ms), {_histogram_sql()}
+FROM message_request
+WHERE created_at >= %(hour)s AND created_at < %(next)s AND deleted_at IS NULL
+GROUP BY user_id, key_id, provider_id, model, original_model, endpoint, COALESCE(status_code / 100, 0)
+"""  # noqa: S608 (no user input: the histogram bounds are constants)
+
+
+def rollup_hour(hour: datetime) -> bool:
+    """Rewrite one hour's rollup rows from raw rows. True when the hour ends clean."""
+    hour = _check_hour(hour)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, int(hour.timestamp() // 3600)])
+        cursor.execute("SELECT version FROM usage_rollup_hour WHERE hour = %s", [hour])
+        found = cursor.fetchone()
+        version = found[0] if found else None
+        cursor.execute("DELETE FROM usage_hourly WHERE hour = %s", [hour])
+        cursor.execute(_ROLLUP_SQL, {"hour": hour, "next": hour + HOUR})
+        if version is None:
+            cursor.execute(
+                "INSERT INTO usage_rollup_hour (hour, dirty, version, rolled_at) VALUES (%s, false, 1, now()) "
+                "ON CONFLICT (hour) DO NOTHING",
+                [hour],
+            )
+            return cursor.rowcount == 1
+        # A writer that re-marked the hour while we worked bumped the version: stay dirty.
+        cursor.execute(
+            "UPDATE usage_rollup_hour SET dirty = false, rolled_at = now() WHERE hour = %s AND version = %s",
+            [hour, version],
+        )
+        return cursor.rowcount == 1
+
+
+def rollup_dirty(*, limit: int = 500) -> int:
+    """Roll up dirty hours, oldest first; return how many were processed."""
+    hours = list(RollupHour.objects.filter(dirty=True).order_by("hour").values_list("hour", flat=True)[:limit])
+    for hour in hours:
+        rollup_hour(hour)
+    if hours:
+        logger.info("rolled up %d hours (%s .. %s)", len(hours), hours[0], hours[-1])
+    return len(hours)
+
+
+def schedule_rollup() -> None:
+    """After commit, ask a worker to roll up what is dirty (idempotent, so duplicates are harmless)."""
+    from usage.tasks import rollups_process
+
+    transaction.on_commit(rollups_process.delay)
+
+
+# --------------------------------------------------------------------------- read side
+
+
+def _clean_hours(start: datetime, end: datetime) -> set[datetime]:
+    return set(
+        RollupHour.objects.filter(hour__gte=start, hour__lt=end, dirty=False).values_list("hour", flat=True)
+    )
+
+
+def _ranges(hours: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
+    """Consecutive hours merged into [start, end) ranges."""
+    ranges: list[tuple[datetime, datetime]] = []
+    for hour in sorted(hours):
+        if ranges and ranges[-1][1] == hour:
+            ranges[-1] = (ranges[-1][0], hour + HOUR)
+        else:
+            ranges.append((hour, hour + HOUR))
+    return ranges
+
+
+def _zone_on_whole_hours(zone: zoneinfo.ZoneInfo, start: datetime, end: datetime) -> bool:
+    """Whether local hours and days start on UTC hours throughout the window (not so in +05:30)."""
+    moment = start
+    while moment < end:
+        if (moment.astimezone(zone).utcoffset() or timedelta()).total_seconds() % 3600:
+            return False
+        moment += timedelta(days=1)
+    return (end.astimezone(zone).utcoffset() or timedelta()).total_seconds() % 3600 == 0
+
+
+def plan(start: datetime, end: datetime, *, bucket: str | None = None, zone=None) -> tuple[list, list]:
+    """(hours read from rollups as ranges, raw time ranges) that exactly cover [start, end)."""
+    first = floor_hour(start) + (HOUR if floor_hour(start) != start else timedelta())
+    last = floor_hour(end)
+    if first >= last or (bucket and zone is not None and not _zone_on_whole_hours(zone, start, end)):
+        return [], [(start, end)]  # no whole UTC hour maps onto one local bucket: raw rows only
+    clean = _clean_hours(first, last)
+    hours, raw_hours = [], []
+    moment = first
+    while moment < last:
+        (hours if moment in clean else raw_hours).append(moment)
+        moment += HOUR
+    raw = [(start, first)] if start < first else []
+    raw += _ranges(raw_hours)
+    if last < end:
+        raw.append((last, end))
+    return _ranges(hours), raw
+
+
+def _bucket_expression(field: str, bucket: str | None, zone):
+    if bucket is None:
+        return Value(None, output_field=IntegerField())
+    return Trunc(field, bucket, tzinfo=zone)
+
+
+def _raw_part(rows: QuerySet, ranges, group_by: Sequence[str], bucket, zone) -> list[dict]:
+    if not ranges:
+        return []
+    window = Q()
+    for low, high in ranges:
+        window |= Q(created_at__gte=low, created_at__lt=high)
+    rows = rows.order_by().filter(window).annotate(
+        status_class=Coalesce(F("status_code") / 100, Value(0)), bucket=_bucket_expression("created_at", bucket, zone)
+    )
+    aggregates = {
+        "requests": Count("id"),
+        "errors": Count("id", filter=Q(status_code__gte=400) | ~Q(error_message="")),
+        "streams": Count("id", filter=Q(is_stream=True)),
+        "input_tokens": Sum("input_tokens"),
+        "output_tokens": Sum("output_tokens"),
+        "cache_creation_tokens": Sum("cache_creation_tokens"),
+        "cache_read_tokens": Sum("cache_read_tokens"),
+        "reasoning_tokens": Sum("reasoning_tokens"),
+        "cost": Sum("cost"),
+        "priced": Count("cost"),
+        "duration_sum": Coalesce(Sum("duration_ms"), 0),
+        "duration_count": Count("duration_ms"),
+        "ttft_sum": Coalesce(Sum("ttft_ms"), 0),
+        "ttft_count": Count("ttft_ms"),
+    }
+    # Aggregates get prefixed names: "cost" the sum must not shadow "cost" the column.
+    grouped = rows.values(*group_by, "bucket").annotate(**{f"agg_{name}": value for name, value in aggregates.items()})
+    return [
+        {**{name: row[name] for name in (*group_by, "bucket")}, **{name: row[f"agg_{name}"] for name in aggregates}}
+        for row in grouped
+    ]
+
+
+def _rollup_part(rollups: QuerySet, ranges, group_by: Sequence[str], bucket, zone) -> list[dict]:
+    if not ranges:
+        return []
+    window = Q()
+    for low, high in ranges:
+        window |= Q(hour__gte=low, hour__lt=high)
+    rows = rollups.filter(window).annotate(bucket=_bucket_expression("hour", bucket, zone))
+    return list(rows.values(*group_by, "bucket").annotate(**{name: Sum(name) for name in SUM_FIELDS}))
+
+
+def totals(
+    *, viewer, start: datetime, end: datetime, group_by: Sequence[str] = (), bucket: str | None = None,
+    filters: dict | None = None, zone=None,
+) -> list[dict]:  # fmt: skip
+    """Sums over [start, end) the viewer may see, per ``group_by`` (fields of GROUP_FIELDS) and
+    per ``bucket`` ('hour' or 'day' in ``zone``), exactly as the raw rows would give them."""
+    unknown = set(group_by) - set(GROUP_FIELDS)
+    if unknown:
+        raise ValueError(f"cannot group by {sorted(unknown)}")
+    if not is_known(viewer):
+        return []
+    filters = filters or {}
+    raw_rows = MessageRequest.objects.visible_to(viewer).live().filter(**filters)
+    rollups = UsageHourly.objects.filter(**filters)
+    if not sees_everything(viewer):
+        rollups = rollups.filter(user_id=viewer.pk)
+    hour_ranges, raw_ranges = plan(start, end, bucket=bucket, zone=zone)
+    merged: dict[tuple, dict] = {}
+    for part in (_rollup_part(rollups, hour_ranges, group_by, bucket, zone),
+                 _raw_part(raw_rows, raw_ranges, group_by, bucket, zone)):  # fmt: skip
+        for row in part:
+            key = tuple(row[name] for name in group_by) + (row["bucket"],)
+            target = merged.setdefault(key, {**{name: row[name] for name in group_by}, "bucket": row["bucket"]})
+            for name in SUM_FIELDS:
+                value = row[name]
+                if value is None:
+                    target.setdefault(name, None)
+                elif target.get(name) is None:
+                    target[name] = value
+                else:
+                    target[name] += value
+    for row in merged.values():
+        for name in SUM_FIELDS:
+            if row.get(name) is None and name != "cost":
+                row[name] = 0
+        if row.get("cost") is not None:
+            row["cost"] = Decimal(row["cost"])
+    return sorted(merged.values(), key=lambda r: tuple(str(r[name]) for name in (*group_by, "bucket")))
+
+
+def forget_months(start: datetime, end: datetime) -> None:
+    """Retention dropped the raw rows of [start, end): their rollups and states go too."""
+    UsageHourly.objects.filter(hour__gte=start, hour__lt=end).delete()
+    RollupHour.objects.filter(hour__gte=start, hour__lt=end).delete()
