@@ -151,9 +151,7 @@ def schedule_rollup() -> None:
 
 
 def _clean_hours(start: datetime, end: datetime) -> set[datetime]:
-    return set(
-        RollupHour.objects.filter(hour__gte=start, hour__lt=end, dirty=False).values_list("hour", flat=True)
-    )
+    return set(RollupHour.objects.filter(hour__gte=start, hour__lt=end, dirty=False).values_list("hour", flat=True))
 
 
 def _ranges(hours: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
@@ -208,8 +206,13 @@ def _raw_part(rows: QuerySet, ranges, group_by: Sequence[str], bucket, zone) -> 
     window = Q()
     for low, high in ranges:
         window |= Q(created_at__gte=low, created_at__lt=high)
-    rows = rows.order_by().filter(window).annotate(
-        status_class=Coalesce(F("status_code") / 100, Value(0)), bucket=_bucket_expression("created_at", bucket, zone)
+    rows = (
+        rows.order_by()
+        .filter(window)
+        .annotate(
+            status_class=Coalesce(F("status_code") / 100, Value(0)),
+            bucket=_bucket_expression("created_at", bucket, zone),
+        )
     )
     aggregates = {
         "requests": Count("id"),

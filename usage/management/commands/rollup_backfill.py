@@ -1,0 +1,30 @@
+import time
+
+from django.core.management.base import BaseCommand
+from django.db.models import Max, Min
+
+from usage import rollups
+from usage.models import MessageRequest, RollupHour
+
+
+class Command(BaseCommand):
+    help = "Roll up every hour that holds requests (after an upgrade or a restore); safe to run again."
+
+    def handle(self, *args, **options):
+        bounds = MessageRequest.objects.aggregate(first=Min("created_at"), last=Max("created_at"))
+        if bounds["first"] is None:
+            self.stdout.write("No requests: nothing to roll up.")
+            return
+        rollups.mark_range(bounds["first"], bounds["last"])
+        total = RollupHour.objects.filter(dirty=True).count()
+        started = time.monotonic()
+        done = 0
+        while processed := rollups.rollup_dirty(limit=200):
+            done += processed
+            self.stdout.write(f"  {done:,}/{total:,} hours ({time.monotonic() - started:.0f} s)")
+        elapsed = time.monotonic() - started
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Rolled up {done:,} hours in {elapsed:.1f} s ({done / max(elapsed, 0.001):.0f} hours/s)."
+            )
+        )
