@@ -1,5 +1,6 @@
 from django.urls import reverse
 
+from hub.models import SystemSettings
 from hub.navigation import ENTRIES
 from hub.visibility import sees_everything
 
@@ -13,6 +14,6 @@ def navigation(request) -> dict:
     entries = [
         {"url": reverse(entry.url_name), "label": entry.label, "active": entry.url_name == current}
         for entry in ENTRIES
-        if is_admin or not entry.admin_only
+        if is_admin or not entry.admin_only or (entry.opened_by and getattr(SystemSettings.get(), entry.opened_by))
     ]
     return {"nav_entries": entries, "nav_show_admin": is_admin}

@@ -108,6 +108,9 @@ class MessageRequestFilterSet(django_filters.FilterSet):
     endpoint = django_filters.CharFilter(label=_("Endpoint"), field_name="endpoint")
     session = django_filters.CharFilter(label=_("Session"), field_name="session_id")
     errors = django_filters.BooleanFilter(label=_("Errors only"), method="filter_errors", widget=forms.CheckboxInput)
+    zero_tokens = django_filters.BooleanFilter(
+        label=_("Successful with zero tokens"), method="filter_zero_tokens", widget=forms.CheckboxInput
+    )
 
     class Meta:
         model = MessageRequest
@@ -141,6 +144,11 @@ class MessageRequestFilterSet(django_filters.FilterSet):
             return queryset
         # The exact condition of the partial index mr_errors_created.
         return queryset.filter(Q(status_code__gte=400) | ~Q(error_message=""))
+
+    def filter_zero_tokens(self, queryset, name, value):
+        from usage.rollups import ZERO_TOKENS
+
+        return queryset.filter(ZERO_TOKENS) if value else queryset
 
     def window(self) -> tuple[datetime, datetime | None]:
         """The time window the list covers: the quick range, else start/end, else the last 7 days."""

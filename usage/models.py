@@ -161,6 +161,7 @@ class UsageHourly(models.Model):
     reasoning_tokens = models.BigIntegerField()
     cost = models.DecimalField(max_digits=28, decimal_places=10, null=True)
     priced = models.BigIntegerField(help_text="requests with a cost")
+    zero_token_successes = models.BigIntegerField(default=0, help_text="successful requests that reported no tokens")
     duration_sum = models.BigIntegerField()
     duration_count = models.BigIntegerField()
     ttft_sum = models.BigIntegerField()

@@ -31,7 +31,8 @@ HOUR = timedelta(hours=1)
 GROUP_FIELDS = ("user_id", "key_id", "provider_id", "model", "original_model", "endpoint", "status_class")
 SUM_FIELDS = (
     "requests", "errors", "streams", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
-    "reasoning_tokens", "cost", "priced", "duration_sum", "duration_count", "ttft_sum", "ttft_count",
+    "reasoning_tokens", "cost", "priced", "zero_token_successes", "duration_sum", "duration_count", "ttft_sum",
+    "ttft_count",
 )  # fmt: skip
 _LOCK_NAMESPACE = 0x726F6C6C  # "roll": pg_advisory_xact_lock(namespace, hour)
 
@@ -78,6 +79,14 @@ def mark_range(start: datetime, end: datetime) -> None:
         )
 
 
+# A request that succeeded yet reported no tokens: a data-quality problem worth a look.
+ZERO_TOKENS_SQL = (
+    "status_code < 400 AND input_tokens = 0 AND output_tokens = 0 AND cache_creation_tokens = 0 "
+    "AND cache_read_tokens = 0"
+)
+ZERO_TOKENS = Q(status_code__lt=400, input_tokens=0, output_tokens=0, cache_creation_tokens=0, cache_read_tokens=0)
+
+
 def _histogram_sql() -> str:
     bounds = (0, *LATENCY_BOUNDS_MS)
     parts = []
@@ -92,13 +101,15 @@ _ROLLUP_SQL = f"""
 INSERT INTO usage_hourly (
     hour, user_id, key_id, provider_id, model, original_model, endpoint, status_class,
     requests, errors, streams, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens,
-    reasoning_tokens, cost, priced, duration_sum, duration_count, ttft_sum, ttft_count, latency_histogram
+    reasoning_tokens, cost, priced, zero_token_successes, duration_sum, duration_count, ttft_sum, ttft_count,
+    latency_histogram
 )
 SELECT %(hour)s, user_id, key_id, provider_id, model, original_model, endpoint, COALESCE(status_code / 100, 0),
     count(*), count(*) FILTER (WHERE status_code >= 400 OR error_message <> ''), count(*) FILTER (WHERE is_stream),
     sum(input_tokens), sum(output_tokens), sum(cache_creation_tokens), sum(cache_read_tokens), sum(reasoning_tokens),
-    sum(cost), count(cost), COALESCE(sum(duration_ms), 0), count(duration_ms), COALESCE(sum(ttft_ms), 0),
-    count(ttft_ms), {_histogram_sql()}
+    sum(cost), count(cost), count(*) FILTER (WHERE {ZERO_TOKENS_SQL}),
+    COALESCE(sum(duration_ms), 0), count(duration_ms), COALESCE(sum(ttft_ms), 0), count(ttft_ms),
+    {_histogram_sql()}
 FROM message_request
 WHERE created_at >= %(hour)s AND created_at < %(next)s AND deleted_at IS NULL
 GROUP BY user_id, key_id, provider_id, model, original_model, endpoint, COALESCE(status_code / 100, 0)
@@ -225,6 +236,7 @@ def _raw_part(rows: QuerySet, ranges, group_by: Sequence[str], bucket, zone) -> 
         "reasoning_tokens": Sum("reasoning_tokens"),
         "cost": Sum("cost"),
         "priced": Count("cost"),
+        "zero_token_successes": Count("id", filter=ZERO_TOKENS),
         "duration_sum": Coalesce(Sum("duration_ms"), 0),
         "duration_count": Count("duration_ms"),
         "ttft_sum": Coalesce(Sum("ttft_ms"), 0),
@@ -250,19 +262,22 @@ def _rollup_part(rollups: QuerySet, ranges, group_by: Sequence[str], bucket, zon
 
 def totals(
     *, viewer, start: datetime, end: datetime, group_by: Sequence[str] = (), bucket: str | None = None,
-    filters: dict | None = None, zone=None,
+    filters: dict | None = None, zone=None, everyone: bool = False,
 ) -> list[dict]:  # fmt: skip
     """Sums over [start, end) the viewer may see, per ``group_by`` (fields of GROUP_FIELDS) and
-    per ``bucket`` ('hour' or 'day' in ``zone``), exactly as the raw rows would give them."""
+    per ``bucket`` ('hour' or 'day' in ``zone``), exactly as the raw rows would give them.
+    ``everyone`` widens a signed-in user's view to all users' rows: only for the leaderboard,
+    when SystemSettings.allow_global_usage_view says so."""
     unknown = set(group_by) - set(GROUP_FIELDS)
     if unknown:
         raise ValueError(f"cannot group by {sorted(unknown)}")
     if not is_known(viewer):
         return []
     filters = filters or {}
-    raw_rows = MessageRequest.objects.visible_to(viewer).live().filter(**filters)
+    raw_rows = (MessageRequest.objects.all() if everyone else MessageRequest.objects.visible_to(viewer)).live()
+    raw_rows = raw_rows.filter(**filters)
     rollups = UsageHourly.objects.filter(**filters)
-    if not sees_everything(viewer):
+    if not (everyone or sees_everything(viewer)):
         rollups = rollups.filter(user_id=viewer.pk)
     hour_ranges, raw_ranges = plan(start, end, bucket=bucket, zone=zone)
     merged: dict[tuple, dict] = {}

@@ -33,7 +33,7 @@ def test_language_switch_shows_the_pages_in_simplified_chinese_and_back(live_ser
 
 def test_user_creates_a_key_and_sees_its_secret_only_once(live_server, log_in, alice):
     page = log_in(alice)
-    page.get_by_role("link", name="API keys").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="API keys").click()
     page.get_by_label("Name").fill("laptop")
     page.get_by_role("button", name="Create key").click()
     secret = page.get_by_test_id("new-key").locator("code").inner_text()

@@ -72,9 +72,9 @@ def test_user_can_disable_their_own_key(client, alice, make_key):
 
 def test_overview_counts_only_what_the_viewer_may_see(client, admin_user, alice, rows):
     client.force_login(alice)
-    assert client.get("/").context["summary"]["requests"] == 2
+    assert client.get("/").context["cards"]["requests"] == 2
     client.force_login(admin_user)
-    assert client.get("/").context["summary"]["requests"] == 3
+    assert client.get("/").context["cards"]["requests"] == 3
 
 
 def test_anonymous_visitor_is_sent_to_login(client):

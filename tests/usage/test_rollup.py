@@ -20,7 +20,7 @@ ZONES = ["UTC", "Asia/Shanghai", "Asia/Kolkata", "America/New_York"]
 def traffic(alice, bob, make_request_row):
     rng = random.Random(7)
     rows = []
-    for i in range(400):
+    for _ in range(400):
         when = BASE + timedelta(minutes=rng.randrange(0, 3 * 24 * 60), seconds=rng.randrange(60))
         status = rng.choice([200, 200, 200, 429, 500, None])
         rows.append(

@@ -1,7 +1,14 @@
 from django.urls import path
 
-from usage.stats import views
+from usage.stats import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("leaderboard/", views.leaderboard, name="leaderboard"),
+    path("leaderboard/users/<int:pk>/", views.leaderboard_user, name="leaderboard-user"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("api/v1/stats/overview", api.OverviewView.as_view(), name="api-stats-overview"),
+    path("api/v1/stats/leaderboard", api.LeaderboardView.as_view(), name="api-stats-leaderboard"),
+    path("api/v1/stats/tokens", api.TokensView.as_view(), name="api-stats-tokens"),
+    path("api/v1/stats/timeseries", api.TimeseriesView.as_view(), name="api-stats-timeseries"),
 ]
