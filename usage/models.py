@@ -179,6 +179,46 @@ class UsageHourly(models.Model):
         return f"{self.hour:%Y-%m-%d %H:00} {self.model} ×{self.requests}"
 
 
+class UsageHourlyBrief(models.Model):
+    """The same sums per (hour, user, provider, original model) only: a few dozen rows an hour
+    instead of hundreds, for the dashboard, leaderboards and token statistics. Derived from
+    ``UsageHourly`` in the same transaction as it."""
+
+    hour = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )
+    original_model = models.CharField(max_length=128)
+    requests = models.BigIntegerField()
+    errors = models.BigIntegerField()
+    streams = models.BigIntegerField()
+    input_tokens = models.BigIntegerField()
+    output_tokens = models.BigIntegerField()
+    cache_creation_tokens = models.BigIntegerField()
+    cache_read_tokens = models.BigIntegerField()
+    reasoning_tokens = models.BigIntegerField()
+    cost = models.DecimalField(max_digits=28, decimal_places=10, null=True)
+    priced = models.BigIntegerField()
+    zero_token_successes = models.BigIntegerField()
+    duration_sum = models.BigIntegerField()
+    duration_count = models.BigIntegerField()
+    ttft_sum = models.BigIntegerField()
+    ttft_count = models.BigIntegerField()
+
+    class Meta:
+        db_table = "usage_hourly_brief"
+        indexes = [
+            models.Index(fields=["hour"], name="uhb_hour"),
+            models.Index(fields=["user", "hour"], name="uhb_user_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} {self.original_model} ×{self.requests}"
+
+
 class RollupHour(models.Model):
     """One UTC hour's rollup state. Writers bump ``version`` (and set ``dirty``) in the same
     transaction as their rows; a recompute clears ``dirty`` only if the version it read is

@@ -24,7 +24,7 @@ from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 
 from hub.visibility import is_known, sees_everything
-from usage.models import LATENCY_BOUNDS_MS, MessageRequest, RollupHour, UsageHourly
+from usage.models import LATENCY_BOUNDS_MS, MessageRequest, RollupHour, UsageHourly, UsageHourlyBrief
 
 logger = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
@@ -113,7 +113,18 @@ SELECT %(hour)s, user_id, key_id, provider_id, model, original_model, endpoint, 
 FROM message_request
 WHERE created_at >= %(hour)s AND created_at < %(next)s AND deleted_at IS NULL
 GROUP BY user_id, key_id, provider_id, model, original_model, endpoint, COALESCE(status_code / 100, 0)
-"""  # noqa: S608 (no user input: the histogram bounds are constants)
+"""
+
+
+_SUMS = ", ".join(SUM_FIELDS)
+_BRIEF_SQL = (
+    f"INSERT INTO usage_hourly_brief (hour, user_id, provider_id, original_model, {_SUMS}) "
+    "SELECT hour, user_id, provider_id, original_model, "
+    + ", ".join(f"sum({name})" for name in SUM_FIELDS)
+    + " FROM usage_hourly WHERE hour = %(hour)s GROUP BY hour, user_id, provider_id, original_model"
+)
+# Groupings and filters the brief rollup can answer.
+BRIEF_FIELDS = frozenset({"user_id", "provider_id", "original_model"})
 
 
 def rollup_hour(hour: datetime) -> bool:
@@ -125,7 +136,9 @@ def rollup_hour(hour: datetime) -> bool:
         found = cursor.fetchone()
         version = found[0] if found else None
         cursor.execute("DELETE FROM usage_hourly WHERE hour = %s", [hour])
+        cursor.execute("DELETE FROM usage_hourly_brief WHERE hour = %s", [hour])
         cursor.execute(_ROLLUP_SQL, {"hour": hour, "next": hour + HOUR})
+        cursor.execute(_BRIEF_SQL, {"hour": hour})
         if version is None:
             cursor.execute(
                 "INSERT INTO usage_rollup_hour (hour, dirty, version, rolled_at) VALUES (%s, false, 1, now()) "
@@ -276,7 +289,9 @@ def totals(
     filters = filters or {}
     raw_rows = (MessageRequest.objects.all() if everyone else MessageRequest.objects.visible_to(viewer)).live()
     raw_rows = raw_rows.filter(**filters)
-    rollups = UsageHourly.objects.filter(**filters)
+    # The brief rollup (a few dozen rows an hour) answers whatever needs no finer field.
+    brief = set(group_by) <= BRIEF_FIELDS and set(filters) <= BRIEF_FIELDS
+    rollups = (UsageHourlyBrief if brief else UsageHourly).objects.filter(**filters)
     if not (everyone or sees_everything(viewer)):
         rollups = rollups.filter(user_id=viewer.pk)
     hour_ranges, raw_ranges = plan(start, end, bucket=bucket, zone=zone)
@@ -306,4 +321,5 @@ def totals(
 def forget_months(start: datetime, end: datetime) -> None:
     """Retention dropped the raw rows of [start, end): their rollups and states go too."""
     UsageHourly.objects.filter(hour__gte=start, hour__lt=end).delete()
+    UsageHourlyBrief.objects.filter(hour__gte=start, hour__lt=end).delete()
     RollupHour.objects.filter(hour__gte=start, hour__lt=end).delete()

@@ -152,6 +152,30 @@ def _provider_names() -> dict:
     return dict(Provider.objects.values_list("pk", "name"))
 
 
+def breakdown_cells(*, viewer, start: datetime, end: datetime, bucket: str) -> list[dict]:
+    """Requests, cost and tokens per bucket, provider and model (as asked for): one pass over
+    the rollups serves the charts by model and by provider alike."""
+    if bucket not in BUCKETS:
+        raise StatsError("bucket", f"one of {', '.join(BUCKETS)}")
+    rows = rollups.totals(
+        viewer=viewer, start=start, end=end, group_by=("provider_id", "original_model"), bucket=bucket,
+        zone=SystemSettings.get().zone,
+    )  # fmt: skip
+    names = _provider_names()
+    return [
+        {
+            "bucket": row["bucket"],
+            "provider_id": row["provider_id"],
+            "provider": names.get(row["provider_id"], "—"),
+            "model": row["original_model"] or "—",
+            "requests": row["requests"],
+            "cost": row["cost"],
+            "tokens": tokens_total(row),
+        }
+        for row in rows
+    ]
+
+
 def leaderboard(*, viewer, start: datetime, end: datetime, by: str) -> list[dict]:
     if by not in LEADERBOARDS:
         raise StatsError("by", f"one of {', '.join(LEADERBOARDS)}")
