@@ -11,10 +11,12 @@ import csv
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from django.db.models import Count, QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from hub.models import SystemSettings
+from hub.models import ApiKey, SystemSettings, User
+from providers.models import Provider
 from usage.models import MessageRequest
 
 BOM = "\ufeff"
@@ -74,25 +76,28 @@ def log_csv(queryset: QuerySet[MessageRequest]) -> Iterator[str]:
     requests = 0
     tokens = [0] * len(TOKEN_FIELDS)
     cost = None  # stays empty when no row had a price: no data is not $0
-    rows = queryset.order_by("-created_at", "-id").values_list(*_FIELDS).iterator(chunk_size=10_000)
-    chunk: list[str] = []
-    for row in rows:
-        requests += 1
-        for position, index in enumerate(_TOKENS):
-            tokens[position] += row[index]
-        if row[_COST] is not None:
-            cost = row[_COST] if cost is None else cost + row[_COST]
-        cells = list(row)
-        for index in _TEXT:
-            if cells[index] and cells[index][0] in FORMULA_STARTS:
-                cells[index] = "'" + cells[index]
-        cells[_TIME] = row[_TIME].astimezone(zone).isoformat()
-        chunk.append(writer.writerow(cells))
-        if len(chunk) == ROWS_PER_CHUNK:
+    # In a transaction the server-side cursor streams as PostgreSQL produces rows; in autocommit
+    # Django declares it WITH HOLD, and the server then computes every row before the first.
+    with transaction.atomic():
+        rows = queryset.order_by("-created_at", "-id").values_list(*_FIELDS).iterator(chunk_size=10_000)
+        chunk: list[str] = []
+        for row in rows:
+            requests += 1
+            for position, index in enumerate(_TOKENS):
+                tokens[position] += row[index]
+            if row[_COST] is not None:
+                cost = row[_COST] if cost is None else cost + row[_COST]
+            cells = list(row)
+            for index in _TEXT:
+                if cells[index] and cells[index][0] in FORMULA_STARTS:
+                    cells[index] = "'" + cells[index]
+            cells[_TIME] = row[_TIME].astimezone(zone).isoformat()
+            chunk.append(writer.writerow(cells))
+            if len(chunk) == ROWS_PER_CHUNK:
+                yield "".join(chunk)
+                chunk = []
+        if chunk:
             yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
     totals = ["TOTAL", f"{requests} requests"] + [""] * (len(COLUMNS) - 2)
     for position, index in enumerate(_TOKENS):
         totals[index] = tokens[position]
@@ -108,39 +113,71 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     return first, following
 
 
-def statement_csv(queryset: QuerySet[MessageRequest], month: str) -> Iterator[str]:
-    """Per user, per key and per provider totals of one month; each section adds up to the month."""
-    start, end = month_bounds(month)
-    rows = queryset.filter(created_at__gte=start, created_at__lt=end)
-    sums = {
-        "requests": Count("id"),
-        **{name: Sum(name) for name in TOKEN_FIELDS},
-        "cost": Sum("cost"),
-    }
-    writer = csv.writer(_Echo())
-    yield BOM + writer.writerow([f"statement {month}", f"{start.isoformat()} .. {end.isoformat()}"])
-    header = ["section", "id", "name", "requests", *TOKEN_FIELDS, "cost_usd"]
-    sections = (
-        ("user", "user_id", "user__username"),
-        ("key", "key_id", "key__name"),
-        ("provider", "provider_id", "provider__name"),
+_STATEMENT_SECTIONS = (("user", "user_id", 0b011), ("key", "key_id", 0b101), ("provider", "provider_id", 0b110))
+_SUMMED = (*TOKEN_FIELDS, "cost")
+
+
+def _statement_sums(rows: QuerySet[MessageRequest]) -> dict[int, list[tuple]]:
+    """One pass over the month's rows for all three sections and the total (GROUPING SETS),
+    instead of one scan per section; keyed by GROUPING(user_id, key_id, provider_id)."""
+    inner, params = rows.order_by().values("user_id", "key_id", "provider_id", *_SUMMED).query.sql_with_params()
+    sums = ", ".join(f"sum({name})" for name in _SUMMED)
+    # Only constant column names are formatted in; the visible, filtered rows come from the ORM.
+    sql = (
+        f"SELECT GROUPING(user_id, key_id, provider_id), user_id, key_id, provider_id, count(*), {sums} "  # noqa: S608
+        f"FROM ({inner}) AS month_rows GROUP BY GROUPING SETS ((user_id), (key_id), (provider_id), ())"
     )
-    for section, id_field, name_field in sections:
+    grouped: dict[int, list[tuple]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for grouping, *values in cursor.fetchall():
+            grouped.setdefault(grouping, []).append(tuple(values))
+    return grouped
+
+
+def _names(grouped: dict[int, list[tuple]]) -> dict[str, dict]:
+    ids = {section: [row[index] for row in grouped.get(bits, ()) if row[index] is not None]
+           for index, (section, _field, bits) in enumerate(_STATEMENT_SECTIONS)}  # fmt: skip
+    keys = ApiKey.objects.filter(pk__in=ids["key"]).select_related("owner")
+    return {
+        "user": {user.pk: user.username for user in User.objects.filter(pk__in=ids["user"])},
+        "key": {key.pk: f"{key.name} · {key.owner.username}" for key in keys},
+        "provider": dict(Provider.objects.filter(pk__in=ids["provider"]).values_list("pk", "name")),
+    }
+
+
+def statement_csv(queryset: QuerySet[MessageRequest], month: str) -> Iterator[str]:
+    """Per user, per key and per provider totals of one month (in the system time zone), from
+    the raw rows the viewer may see; each section adds up to the TOTAL line."""
+    start, end = month_bounds(month)
+    grouped = _statement_sums(queryset.filter(created_at__gte=start, created_at__lt=end))
+    names = _names(grouped)
+    writer = csv.writer(_Echo())
+    zone = SystemSettings.get().zone
+    yield BOM + writer.writerow(["statement", month, f"{start.isoformat()} .. {end.isoformat()}", str(zone)])
+    header = ["section", "id", "name", "requests", *TOKEN_FIELDS, "cost_usd"]
+    for index, (section, _field, bits) in enumerate(_STATEMENT_SECTIONS):
         yield writer.writerow([])
         yield writer.writerow(header)
-        grouped = rows.values(id_field, name_field).annotate(**sums).order_by("-cost", id_field)
-        for group in grouped:
+        # Dearest first; rows without a price (cost empty) last, however many requests.
+        lines = sorted(
+            grouped.get(bits, ()), key=lambda row: (row[9] is None, -(row[9] or 0), -row[3], row[index] or 0)
+        )
+        for row in lines:
+            # row: user_id, key_id, provider_id, requests, *tokens, cost
+            ident = row[index]
+            label = names[section].get(ident, "—") if ident is not None else "—"
             yield writer.writerow(
-                [section, group[id_field] or "", safe(group[name_field] or "—"), group["requests"]]
-                + [group[name] or 0 for name in TOKEN_FIELDS]
-                + [group["cost"] if group["cost"] is not None else ""]
+                [section, ident if ident is not None else "", safe(label), row[3]]
+                + [value or 0 for value in row[4:9]]
+                + [row[9] if row[9] is not None else ""]
             )
-    total = rows.aggregate(**sums)
+    total = (grouped.get(0b111) or [(None, None, None, 0, *([None] * len(_SUMMED)))])[0]
     yield writer.writerow([])
     yield writer.writerow(
-        ["TOTAL", "", month, total["requests"]]
-        + [total[name] or 0 for name in TOKEN_FIELDS]
-        + [total["cost"] if total["cost"] is not None else ""]
+        ["TOTAL", "", month, total[3]]
+        + [value or 0 for value in total[4:9]]
+        + [total[9] if total[9] is not None else ""]
     )
 
 

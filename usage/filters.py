@@ -53,8 +53,35 @@ def range_bounds(name: str, *, now: datetime | None = None) -> tuple[datetime, d
     return now - timedelta(days=days), now + timedelta(minutes=1)
 
 
+class FlagInput(forms.CheckboxInput):
+    """A checkbox on the page; in a URL true/false (or 1/0, on/off), any other word is kept
+    for the field to refuse rather than read as "on"."""
+
+    WORDS = {"true": True, "1": True, "on": True, "yes": True, "false": False, "0": False, "off": False, "no": False}
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if value is None or value == "":
+            return False
+        return self.WORDS.get(str(value).lower(), value)
+
+
+class FlagField(forms.BooleanField):
+    widget = FlagInput
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            raise forms.ValidationError(_("Use true or false."))
+        return bool(value)
+
+
+class FlagFilter(django_filters.BooleanFilter):
+    field_class = FlagField
+
+
 def _visible_keys(request) -> QuerySet[ApiKey]:
-    return ApiKey.objects.visible_to(getattr(request, "user", None)).select_related("owner")
+    viewer = getattr(request, "user", None)
+    return ApiKey.objects.visible_to(viewer).select_related("owner").order_by("owner__username", "name")
 
 
 class LogFilterForm(forms.Form):
@@ -88,29 +115,48 @@ class LogFilterForm(forms.Form):
 
 
 class MessageRequestFilterSet(django_filters.FilterSet):
-    range = django_filters.ChoiceFilter(label=_("Quick range"), choices=RANGES, method="filter_nothing")
+    range = django_filters.ChoiceFilter(
+        label=_("Quick range"), choices=RANGES, method="filter_nothing",
+        help_text=_("In the system time zone; weeks start on Monday. Without range, start or end: the last 7 days."),
+    )  # fmt: skip
     start = django_filters.IsoDateTimeFilter(
         label=_("From"), field_name="created_at", lookup_expr="gte",
+        help_text=_("ISO 8601; without an offset, in the system time zone. Replaces the range's start."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )  # fmt: skip
     end = django_filters.IsoDateTimeFilter(
         label=_("Until"), field_name="created_at", lookup_expr="lt",
+        help_text=_("Exclusive; ISO 8601, without an offset in the system time zone. Replaces the range's end."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )  # fmt: skip
-    user = django_filters.CharFilter(label=_("User"), method="filter_user")
-    key = django_filters.ModelChoiceFilter(label=_("Key"), queryset=_visible_keys, empty_label=_("All keys"))
+    user = django_filters.CharFilter(
+        label=_("User"), method="filter_user", max_length=150,
+        help_text=_("A user name or id (admins; a user may only name themselves)."),
+    )  # fmt: skip
+    key = django_filters.ModelChoiceFilter(
+        label=_("Key"), queryset=_visible_keys, empty_label=_("All keys"),
+        error_messages={"invalid_choice": _("“%(value)s” is not a key whose requests you may see.")},
+    )  # fmt: skip
     provider = django_filters.ModelChoiceFilter(
-        label=_("Provider"), queryset=Provider.objects.all(), empty_label=_("All providers")
-    )
-    status = django_filters.CharFilter(label=_("Status"), method="filter_status")
-    model = django_filters.CharFilter(label=_("Model"), field_name="model")
-    original_model = django_filters.CharFilter(label=_("Original model"), field_name="original_model")
-    endpoint = django_filters.CharFilter(label=_("Endpoint"), field_name="endpoint")
-    session = django_filters.CharFilter(label=_("Session"), field_name="session_id")
-    errors = django_filters.BooleanFilter(label=_("Errors only"), method="filter_errors", widget=forms.CheckboxInput)
-    zero_tokens = django_filters.BooleanFilter(
-        label=_("Successful with zero tokens"), method="filter_zero_tokens", widget=forms.CheckboxInput
-    )
+        label=_("Provider"), queryset=Provider.objects.order_by("name"), empty_label=_("All providers"),
+        error_messages={"invalid_choice": _("“%(value)s” is not a provider.")},
+    )  # fmt: skip
+    status = django_filters.CharFilter(
+        label=_("Status"), method="filter_status", max_length=3,
+        help_text=_("An HTTP status such as 429, or a class: 2xx, 4xx, 5xx."),
+    )  # fmt: skip
+    model = django_filters.CharFilter(label=_("Model"), field_name="model", max_length=128)
+    original_model = django_filters.CharFilter(label=_("Original model"), field_name="original_model", max_length=128)
+    endpoint = django_filters.CharFilter(label=_("Endpoint"), field_name="endpoint", max_length=255)
+    session = django_filters.CharFilter(label=_("Session"), field_name="session_id", max_length=128)
+    errors = FlagFilter(
+        label=_("Errors only"), method="filter_errors",
+        help_text=_("true: only requests with a status of 400 or more, or an error message."),
+    )  # fmt: skip
+    zero_tokens = FlagFilter(
+        label=_("Successful with zero tokens"), method="filter_zero_tokens",
+        help_text=_("true: only successful requests that reported no tokens at all."),
+    )  # fmt: skip
 
     class Meta:
         model = MessageRequest
@@ -151,14 +197,26 @@ class MessageRequestFilterSet(django_filters.FilterSet):
         return queryset.filter(ZERO_TOKENS) if value else queryset
 
     def window(self) -> tuple[datetime, datetime | None]:
-        """The time window the list covers: the quick range, else start/end, else the last 7 days."""
+        """[start, end) the list covers (end None: up to now and beyond).
+
+        A quick range gives both bounds, an explicit start or end replaces the range's, and
+        with neither the list covers the last 7 days: no visit reads the whole table."""
+        if getattr(self, "_window", None) is None:
+            # Computed once: the rows, their count and the page header share one "now".
+            data = self.form.cleaned_data if self.form.is_valid() else {}
+            start, end = range_bounds(data["range"]) if data.get("range") else (None, None)
+            start, end = data.get("start") or start, data.get("end") or end
+            if start is None:
+                start = (end or timezone.now()) - DEFAULT_WINDOW
+            self._window = (start, end)
+        return self._window
+
+    def active_range(self) -> str:
+        """The quick range that describes the window, for the page to highlight."""
         data = self.form.cleaned_data if self.form.is_valid() else {}
-        if data.get("range"):
-            return range_bounds(data["range"])
-        start, end = data.get("start"), data.get("end")
-        if start is None:
-            start = (end or timezone.now()) - DEFAULT_WINDOW
-        return start, end
+        if data.get("start") or data.get("end"):
+            return ""
+        return data.get("range") or "last_7_days"
 
     @property
     def qs(self):

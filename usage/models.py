@@ -180,8 +180,8 @@ class UsageHourly(models.Model):
 
 
 class UsageHourlyBrief(models.Model):
-    """The same sums per (hour, user, provider, original model) only: a few dozen rows an hour
-    instead of hundreds, for the dashboard, leaderboards and token statistics. Derived from
+    """The same sums per (hour, user, provider, original model, model) only: a few dozen rows an
+    hour instead of hundreds, for the dashboard, leaderboards and token statistics. Derived from
     ``UsageHourly`` in the same transaction as it."""
 
     hour = models.DateTimeField()
@@ -192,6 +192,7 @@ class UsageHourlyBrief(models.Model):
         "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
     )
     original_model = models.CharField(max_length=128)
+    model = models.CharField(max_length=128)
     requests = models.BigIntegerField()
     errors = models.BigIntegerField()
     streams = models.BigIntegerField()

@@ -1,16 +1,26 @@
-"""Read queries over requests. Every one starts from ``visible_to(viewer)``."""
+"""Read queries over requests. Every one starts from ``visible_to(viewer)``.
+
+The request log: a FilterSet over ``request_log``, keyset pages on (created_at, id) that cost
+the same on page 1,000 as on page 1, and counts that never COUNT(*) millions of rows (exact
+from the hourly rollups where the filters allow, bounded and time-boxed elsewhere)."""
 
 from __future__ import annotations
 
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
-from django.db import connection
+from django.core.cache import cache
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from usage.models import MessageRequest
+from hub.visibility import sees_everything
+from usage import rollups
+from usage.filters import MessageRequestFilterSet
+from usage.models import MessageRequest, RollupHour
 
 
 def request_log(*, viewer) -> QuerySet[MessageRequest]:
@@ -22,14 +32,25 @@ def request_log(*, viewer) -> QuerySet[MessageRequest]:
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 EXACT_COUNT_LIMIT = 100_000
+# What an exact count may cost a page before the planner's estimate is shown instead.
+COUNT_BUDGET_MS = 30
+# Past this many hours not rolled up yet (read raw) a count from the rollups is not cheap.
+MAX_DIRTY_HOURS = 6
+# Filters the hourly rollup groups by: (FilterSet field, rollup and row field).
+_ROLLUP_FIELDS = (
+    ("user", "user_id"),
+    ("key", "key_id"),
+    ("provider", "provider_id"),
+    ("model", "model"),
+    ("original_model", "original_model"),
+    ("endpoint", "endpoint"),
+)
+SUGGESTIONS_TTL = 300
+SUGGESTIONS_WINDOW = timedelta(days=7)  # the default window: what a first visit shows
 
 
-def log_filterset(*, viewer, data, request=None):
+def log_filterset(*, viewer, data, request=None) -> MessageRequestFilterSet:
     """The log's filters over what the viewer may see; choices are limited to what they may see."""
-    from types import SimpleNamespace
-
-    from usage.filters import MessageRequestFilterSet
-
     request = request or SimpleNamespace(user=viewer)
     return MessageRequestFilterSet(data, queryset=request_log(viewer=viewer), request=request)
 
@@ -96,15 +117,126 @@ def _estimate(queryset: QuerySet) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def bounded_count(queryset: QuerySet, limit: int = EXACT_COUNT_LIMIT) -> tuple[int, bool]:
+def _count_within(queryset: QuerySet, limit: int, budget_ms: int) -> int | None:
+    """COUNT of at most ``limit + 1`` rows, or None when it would take longer than ``budget_ms``.
+
+    The timeout is SET LOCAL inside a transaction (a savepoint within a request's own), put
+    back after the count; a cancelled count rolls back just that, leaving the rest usable."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
+                [f"{budget_ms}ms"],
+            )
+            previous = cursor.fetchone()[0]
+            count = queryset.order_by()[: limit + 1].count()
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+    except OperationalError:  # cancelled by the timeout
+        return None
+    return count
+
+
+def bounded_count(
+    queryset: QuerySet, limit: int = EXACT_COUNT_LIMIT, budget_ms: int = COUNT_BUDGET_MS
+) -> tuple[int, bool]:
     """(count, exact): exact up to ``limit`` rows, past it the planner's estimate, so no page
     ever waits on COUNT(*) over millions of rows. The planner is asked first (a millisecond):
     counting even ``limit`` rows exactly costs tens of milliseconds, so when it expects more
-    than the limit its estimate is shown, labelled as one."""
+    than the limit its estimate is shown, labelled as one; so is it when the exact count
+    would take longer than ``budget_ms`` (a filter no index serves)."""
     estimate = _estimate(queryset)
     if estimate > limit:
         return estimate, False
-    exact = queryset.order_by()[: limit + 1].count()
+    exact = _count_within(queryset, limit, budget_ms)
+    if exact is None:
+        return estimate, False
     if exact <= limit:
         return exact, True
     return max(exact, estimate), False
+
+
+def _rollup_hours(filterset: MessageRequestFilterSet) -> dict[datetime, int] | None:
+    """Matching rows per UTC hour of the window, exact, from the hourly rollups (raw rows for
+    the ragged edges and the hours not rolled up yet); None when a filter is one the rollups
+    do not group by (a status code, a session) or when they lag too far behind."""
+    data = filterset.form.cleaned_data
+    status = data.get("status") or ""
+    if (
+        data.get("session")
+        or (status and not status.endswith("xx"))
+        or (data.get("errors") and data.get("zero_tokens"))
+    ):
+        return None
+    measure = "errors" if data.get("errors") else "zero_token_successes" if data.get("zero_tokens") else "requests"
+    filters = {}
+    for name, field in _ROLLUP_FIELDS:
+        value = data.get(name)
+        if value:
+            filters[field] = getattr(value, "pk", value)
+    now = timezone.now()
+    start, end = filterset.window()
+    # Rows stamped ahead of the clock still show on an open-ended page: count them too.
+    end = end or now + timedelta(days=1)
+    # Hours whose rows are not rolled up yet are read raw; writers mark every hour they write
+    # (an hour never marked has no rows), so the marked ones are the raw rows' cost.
+    dirty = RollupHour.objects.filter(hour__gte=rollups.floor_hour(start), hour__lt=end, dirty=True)
+    if dirty.count() > MAX_DIRTY_HOURS:
+        return None  # the rollups lag behind: this many raw rows is the slow path
+    rows = rollups.totals(
+        viewer=filterset.request.user, start=start, end=end, filters=filters,
+        group_by=("status_class",) if status else (), bucket="hour", zone=UTC,
+    )  # fmt: skip
+    hours: dict[datetime, int] = {}
+    for row in rows:
+        if row[measure] and (not status or row["status_class"] == int(status[0])):
+            hours[row["bucket"]] = hours.get(row["bucket"], 0) + row[measure]
+    return hours
+
+
+@dataclass
+class LogListing:
+    rows: QuerySet[MessageRequest]
+    count: int
+    exact: bool
+
+
+def log_listing(filterset: MessageRequestFilterSet) -> LogListing:
+    """The rows of a log view with their count.
+
+    The count is exact from the rollups whenever the filters allow, else exact up to
+    EXACT_COUNT_LIMIT within COUNT_BUDGET_MS, else the planner's estimate. When the rollups
+    know which hours hold matches, the rows are narrowed to those hours: a rare value (or
+    none at all) then costs an index range over a few hours, not a walk over the week."""
+    if not filterset.is_valid():
+        return LogListing(rows=filterset.qs, count=0, exact=True)  # qs is empty: see the FilterSet
+    hours = _rollup_hours(filterset)
+    if hours is None:
+        count, exact = bounded_count(filterset.qs)
+        return LogListing(rows=filterset.qs, count=count, exact=exact)
+    if not hours:
+        return LogListing(rows=filterset.qs.none(), count=0, exact=True)
+    narrowed = filterset.qs.filter(created_at__gte=min(hours), created_at__lt=max(hours) + timedelta(hours=1))
+    return LogListing(rows=narrowed, count=sum(hours.values()), exact=True)
+
+
+def log_suggestions(*, viewer) -> dict[str, list[str]]:
+    """Models and endpoints the viewer's requests used in the last 7 days, most used first,
+    for the filter boxes. From the rollups, never DISTINCT over the request table; cached
+    five minutes per visibility scope (everyone's for admins, one user's otherwise)."""
+    scope = "all" if sees_everything(viewer) else f"user-{viewer.pk}"
+    key = f"logs:suggestions:{scope}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    now = timezone.now()
+    rows = rollups.totals(
+        viewer=viewer, start=now - SUGGESTIONS_WINDOW, end=now, group_by=("model", "original_model", "endpoint")
+    )
+    used: dict[str, dict[str, int]] = {"models": {}, "endpoints": {}}
+    for row in rows:
+        for field, kind in (("model", "models"), ("original_model", "models"), ("endpoint", "endpoints")):
+            if row[field]:
+                used[kind][row[field]] = used[kind].get(row[field], 0) + row["requests"]
+    found = {kind: sorted(counts, key=lambda name: (-counts[name], name)) for kind, counts in used.items()}
+    cache.set(key, found, SUGGESTIONS_TTL)
+    return found

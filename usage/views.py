@@ -4,36 +4,31 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hub.models import User
 from hub.visibility import sees_everything
-from providers.models import ModelPrice
 from usage import export
+from usage.filters import RANGES
 from usage.selectors import (
     DEFAULT_PAGE_SIZE,
     PAGE_SIZES,
-    bounded_count,
     log_filterset,
+    log_listing,
     log_page,
+    log_suggestions,
     request_log,
 )
 
-# Offered as suggestions in the endpoint box: the paths the common APIs use.
-KNOWN_ENDPOINTS = (
-    "/v1/messages",
-    "/v1/chat/completions",
-    "/v1/responses",
-    "/v1/completions",
-    "/v1/embeddings",
-    "/compatible-mode/v1/chat/completions",
-)
+# Offered in the status box next to what was typed.
+STATUS_SUGGESTIONS = ("2xx", "4xx", "5xx", "200", "400", "401", "403", "429", "500", "502", "503", "529")
 
 
-def _page_size(request) -> int:
+def _page_size(request: HttpRequest) -> int:
     try:
         size = int(request.GET.get("size", DEFAULT_PAGE_SIZE))
     except ValueError:
@@ -41,49 +36,58 @@ def _page_size(request) -> int:
     return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
-def _query_without(request, *names: str) -> str:
+def _query_without(request: HttpRequest, *names: str, **replace: str) -> str:
     query = request.GET.copy()
     for name in names:
         query.pop(name, None)
+    query.update(replace)
     return query.urlencode()
 
 
 @login_required
-def logs(request):
+def logs(request: HttpRequest) -> HttpResponse:
     filterset = log_filterset(viewer=request.user, data=request.GET, request=request)
+    listing = log_listing(filterset)
     size = _page_size(request)
     try:
         page = log_page(
-            filterset.qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""), size=size
+            listing.rows, after=request.GET.get("after", ""), before=request.GET.get("before", ""), size=size
         )
     except ValueError:
         messages.warning(request, _("That page link is no longer valid; showing the newest requests."))
-        page = log_page(filterset.qs, size=size)
-    count, exact = bounded_count(filterset.qs) if filterset.is_valid() else (0, True)
+        page = log_page(listing.rows, size=size)
     start, end = filterset.window()
     context = {
         "filterset": filterset,
         "form": filterset.form,
+        "valid": filterset.is_valid(),
         "page": page,
-        "count": count,
-        "count_exact": exact,
+        "count": listing.count,
+        "count_exact": listing.exact,
         "window_start": start,
         "window_end": end,
+        "active_range": filterset.active_range(),
+        # A quick range keeps the other filters and drops the explicit times it replaces.
+        "ranges": [
+            (value, label, _query_without(request, "after", "before", "range", "start", "end", range=value))
+            for value, label in RANGES
+        ],
         "size": size,
         "sizes": PAGE_SIZES,
         "query": _query_without(request, "after", "before"),
         "filter_query": _query_without(request, "after", "before", "size"),
-        "errors_only": filterset.is_valid() and bool(filterset.form.cleaned_data.get("errors")),
+        "flags": filterset.form.cleaned_data if filterset.is_valid() else {},
         "sees_everything": sees_everything(request.user),
-        "users": User.objects.visible_to(request.user).only("username", "display_name"),
-        "models": ModelPrice.objects.order_by("model").values_list("model", flat=True).distinct(),
-        "endpoints": KNOWN_ENDPOINTS,
+        "users": User.objects.visible_to(request.user).order_by("username").only("username", "display_name"),
+        "suggestions": log_suggestions(viewer=request.user),
+        "statuses": STATUS_SUGGESTIONS,
+        "this_month": timezone.localtime().strftime("%Y-%m"),
     }
     return render(request, "usage/logs.html", context)
 
 
 @login_required
-def log_detail(request, pk: int):
+def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # Another user's request answers 404, exactly like one that does not exist.
     row = get_object_or_404(request_log(viewer=request.user), pk=pk)
     back = reverse("logs") + (f"?{request.GET.urlencode()}" if request.GET else "")
@@ -91,22 +95,24 @@ def log_detail(request, pk: int):
 
 
 @login_required
-def logs_export(request):
+def logs_export(request: HttpRequest) -> HttpResponse:
     filterset = log_filterset(viewer=request.user, data=request.GET, request=request)
     if not filterset.is_valid():
-        return HttpResponseBadRequest(_("Invalid filter: %(errors)s") % {"errors": filterset.errors.as_text()})
+        return HttpResponseBadRequest(
+            _("Invalid filter: %(errors)s") % {"errors": filterset.errors.as_text()}, content_type="text/plain"
+        )
     response = StreamingHttpResponse(export.log_csv(filterset.qs), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{export.export_filename("requests")}"'
     return response
 
 
 @login_required
-def statement(request):
+def statement(request: HttpRequest) -> HttpResponse:
     month = request.GET.get("month", "")
     try:
         export.month_bounds(month)
     except ValueError:
-        return HttpResponseBadRequest(_("month: give a month as YYYY-MM."))
+        return HttpResponseBadRequest(_("month: give a month as YYYY-MM."), content_type="text/plain")
     rows = request_log(viewer=request.user)
     response = StreamingHttpResponse(export.statement_csv(rows, month), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="statement-{month}.csv"'

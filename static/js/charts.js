@@ -28,32 +28,95 @@
     return { tick: (ts) => tick.format(new Date(ts * 1000)), full: (ts) => full.format(new Date(ts * 1000)) };
   }
 
-  // uPlot draws series in order and each bar from zero: drawing the running totals from the
-  // tallest down leaves every series visible as its own segment of the stack.
-  function stacked(variant, x, zone, bucket) {
+  // uPlot draws series in order, each bar from zero. Series k is drawn as the sum of itself and
+  // every series after it, tallest first, so each shows as its own segment: the first series
+  // (the largest) on top, as the legend lists it first.
+  function stacked(variant, panel) {
+    const x = panel.x;
     const count = variant.series.length;
-    const sums = [];
+    const sums = new Array(count);
     let running = x.map(() => 0);
-    variant.series.forEach((s) => {
-      running = running.map((total, i) => total + (s.values[i] || 0));
-      sums.push(running);
-    });
+    for (let k = count - 1; k >= 0; k--) {
+      running = running.map((total, i) => total + (variant.series[k].values[i] || 0));
+      sums[k] = running;
+    }
     const fmt = numberFormat(variant.unit, false);
-    const times = timeFormats(zone, bucket);
-    const series = [{ value: (u, ts) => (ts == null ? "" : times.full(ts)) }];
+    const times = timeFormats(panel.zone, panel.bucket);
+    const series = [{ label: panel.x_label, value: (u, ts) => (ts == null ? "" : times.full(ts)) }];
     const data = [x];
     const step = x.length > 1 ? x[1] - x[0] : 3600;
     const bars = uPlot.paths.bars({ size: [0.8, 48], align: 0 });
-    for (let k = count - 1; k >= 0; k--) {
-      const s = variant.series[k];
+    variant.series.forEach((s, k) => {
       const color = s.color == null ? OTHER : PALETTE[s.color % PALETTE.length];
       series.push({
         label: s.label, stroke: color, fill: color, width: 0, paths: bars, points: { show: false },
         value: (u, v, si, di) => (di == null ? "" : fmt(s.values[di])),
       });
       data.push(sums[k]);
-    }
+    });
     return { series, data, step };
+  }
+
+  function cell(tag, text, link, className) {
+    const element = document.createElement(tag);
+    if (className) element.className = className;
+    if (tag === "th" && className !== "num") element.scope = "row";
+    if (link) {
+      const anchor = document.createElement("a");
+      anchor.href = link;
+      anchor.textContent = text;
+      element.appendChild(anchor);
+    } else {
+      element.textContent = text;
+    }
+    return element;
+  }
+
+  // Table figures as the server writes them: counts grouped, dollars with 2 places (4 below $1),
+  // no data as a dash, never as 0.
+  const grouped = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+  const dollars = [2, 4].map((places) => new Intl.NumberFormat("en-US", { minimumFractionDigits: places, maximumFractionDigits: places }));
+  function tableValue(value, unit) {
+    if (value == null) return "—";
+    if (unit !== "usd") return grouped.format(value);
+    return "$" + dollars[Math.abs(value) >= 1 || value === 0 ? 0 : 1].format(value);
+  }
+
+  function sum(values) {
+    const present = values.filter((v) => v != null);
+    return present.length ? present.reduce((a, b) => a + b, 0) : null;
+  }
+
+  // The same table the server renders for the first variant, from the JSON (text only: names
+  // come from ingested data, so never through innerHTML).
+  function buildTable(holder, panel, variant) {
+    const table = holder.querySelector("table");
+    const unit = variant.unit;
+    const head = document.createElement("tr");
+    const corner = cell("th", panel.x_label);
+    corner.scope = "col";
+    head.appendChild(corner);
+    variant.series.forEach((s) => { const th = cell("th", s.label, s.link, "num"); th.scope = "col"; head.appendChild(th); });
+    const totalHead = cell("th", panel.total_label, null, "num");
+    totalHead.scope = "col";
+    head.appendChild(totalHead);
+    const body = document.createElement("tbody");
+    panel.row_labels.forEach((label, i) => {
+      const row = document.createElement("tr");
+      row.appendChild(cell("th", label, panel.row_links[i], "nowrap"));
+      const column = variant.series.map((s) => s.values[i]);
+      column.forEach((value) => row.appendChild(cell("td", tableValue(value, unit), null, "num")));
+      row.appendChild(cell("td", tableValue(sum(column), unit), null, "num"));
+      body.appendChild(row);
+    });
+    const foot = document.createElement("tr");
+    foot.appendChild(cell("th", panel.total_label));
+    const totals = variant.series.map((s) => sum(s.values));
+    totals.forEach((value) => foot.appendChild(cell("td", tableValue(value, unit), null, "num")));
+    foot.appendChild(cell("td", tableValue(sum(totals), unit), null, "num"));
+    table.tHead.replaceChildren(head);
+    table.tBodies[0].replaceWith(body);
+    table.tFoot.replaceChildren(foot);
   }
 
   function draw(figure) {
@@ -79,14 +142,18 @@
     function render() {
       const id = current();
       const variant = panel.variants[id];
-      figure.querySelectorAll("[data-variant]").forEach((table) => { table.hidden = table.dataset.variant !== id; });
+      const tableHolder = figure.querySelector("[data-table]");
+      if (tableHolder && tableHolder.dataset.variant !== id) {
+        buildTable(tableHolder, panel, variant);
+        tableHolder.dataset.variant = id;
+      }
       if (plot) { plot.destroy(); plot = null; }
       holder.textContent = "";
       const hasData = variant.series.some((s) => s.values.some((v) => v));
       holder.hidden = !hasData;
       if (empty) empty.hidden = hasData;
       if (!hasData) return;
-      const built = stacked(variant, panel.x, panel.zone, panel.bucket);
+      const built = stacked(variant, panel);
       const compact = numberFormat(variant.unit, true);
       const times = timeFormats(panel.zone, panel.bucket);
       const first = panel.x[0];

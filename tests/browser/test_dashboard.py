@@ -1,3 +1,7 @@
+"""The dashboard, the leaderboard and the token statistics in a real browser, with screenshots
+left in test-artifacts/ (dashboard.png, leaderboard.png, leaderboard-user.png, tokens.png,
+dashboard-zh.png) to look at."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,36 +12,78 @@ from playwright.sync_api import expect
 from usage import rollups
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+ARTIFACTS = "test-artifacts"
 
 
 @pytest.fixture
 def traffic(admin_user, alice, make_request_row):
     now = timezone.now()
-    traffic = ((2, alice, "claude-sonnet-4-5"), (70, admin_user, "gpt-5"), (26 * 60, alice, "gpt-5"))
-    for minutes, user, model in traffic:
+    traffic = (
+        (2, alice, "claude-sonnet-4-5", "claude-sonnet-4-5", Decimal("0.25"), 1000),
+        (70, admin_user, "gpt-5", "gpt-5", Decimal("0.40"), 3000),
+        (3 * 60, alice, "claude-sonnet-4-5", "claude-sonnet-4", Decimal("0.10"), 800),
+        (26 * 60, alice, "gpt-5", "gpt-5", Decimal("0.25"), 1000),
+        (5 * 24 * 60, admin_user, "qwen-plus", "qwen-plus", None, 0),
+    )
+    for minutes, user, ran, asked, cost, tokens in traffic:
         make_request_row(
-            user=user, created_at=now - timedelta(minutes=minutes), model=model, original_model=model,
-            session_id=f"s-{minutes}", cost=Decimal("0.25"), input_tokens=1000, output_tokens=200,
+            user=user, created_at=now - timedelta(minutes=minutes), model=ran, original_model=asked,
+            session_id=f"s-{minutes}", cost=cost, input_tokens=tokens, output_tokens=tokens // 5,
         )  # fmt: skip
-    rollups.mark_range(now - timedelta(days=2), now)
+    rollups.mark_range(now - timedelta(days=6), now)
     rollups.rollup_dirty()
 
 
-def test_admin_sees_dashboard_charts_leaderboard_and_tokens(live_server, log_in, admin_user, traffic):
+def test_admin_dashboard_draws_charts_and_switches_measure_and_breakdown(live_server, log_in, admin_user, traffic):
     page = log_in(admin_user)
     expect(page.get_by_test_id("requests-today")).not_to_have_text("0")
     expect(page.locator("[data-testid=chart-hourly] canvas")).to_have_count(1)  # uPlot drew the chart
+    expect(page.locator("[data-testid=chart-daily] canvas")).to_have_count(1)
     expect(page.get_by_role("link", name="s-2")).to_be_visible()  # the active session, linked to its logs
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Leaderboard").click()
-    expect(page.get_by_test_id("leaderboard").locator("tbody tr")).not_to_have_count(0)
-    page.get_by_role("link", name="Models").click()
-    expect(page.get_by_role("cell", name="claude-sonnet-4-5")).to_be_visible()
+    hourly = page.locator("figure[data-panel=chart-hourly]")
+    hourly.get_by_text("Show the numbers").click()
+    expect(hourly.locator("[data-variant=requests-model]")).to_be_visible()
+    hourly.get_by_label("Cost (USD)").check()
+    hourly.get_by_label("By provider").check()
+    expect(hourly.locator("[data-variant=requests-model]")).to_be_hidden()
+    expect(hourly.locator("[data-variant=cost-provider]")).to_be_visible()
+    expect(hourly.locator("[data-variant=cost-provider] tfoot")).to_contain_text("$0.7500")
+    page.screenshot(path=f"{ARTIFACTS}/dashboard.png", full_page=True)
 
+
+def test_admin_reads_the_leaderboard_and_a_users_drill_down(live_server, log_in, admin_user, alice, traffic):
+    page = log_in(admin_user)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Leaderboard").click()
+    page.get_by_role("link", name="All time").click()
+    board = page.get_by_test_id("leaderboard")
+    expect(board.locator("tbody tr")).to_have_count(2)
+    page.get_by_role("link", name="Models").click()
+    expect(page.get_by_role("rowheader", name="claude-sonnet-4-5", exact=True)).to_be_visible()
+    expect(page.get_by_text("ran as claude-sonnet-4-5 (1)")).to_be_visible()  # the redirect, beside the model asked for
+    page.get_by_role("link", name="Providers").click()
+    page.get_by_role("link", name="Users").click()
+    page.screenshot(path=f"{ARTIFACTS}/leaderboard.png", full_page=True)
+
+    board.get_by_role("link", name="Alice").click()
+    expect(page.get_by_role("heading", name="Alice (alice)")).to_be_visible()
+    expect(page.get_by_test_id("user-requests")).to_have_text("3")
+    expect(page.locator("[data-testid=chart-user] canvas")).to_have_count(1)
+    page.screenshot(path=f"{ARTIFACTS}/leaderboard-user.png", full_page=True)
+
+
+def test_tokens_page_stacks_the_token_kinds(live_server, log_in, admin_user, traffic):
+    page = log_in(admin_user)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Tokens").click()
     expect(page.get_by_role("heading", name="Token statistics")).to_be_visible()
     expect(page.locator("[data-testid=chart-tokens] canvas")).to_have_count(1)
-    page.screenshot(path="test-artifacts/tokens.png", full_page=True)
+    page.get_by_role("link", name="All time").click()
+    expect(page.get_by_test_id("total-tokens")).to_have_text("6,960")
+    page.get_by_role("link", name="Today").click()
+    page.get_by_label("Buckets").select_option("hour")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("heading", name="Tokens per hour, by kind")).to_be_visible()
+    page.screenshot(path=f"{ARTIFACTS}/tokens.png", full_page=True)
 
 
 def test_user_has_no_leaderboard_link_and_sees_the_dashboard_in_chinese(live_server, log_in, alice, traffic):
@@ -46,3 +92,5 @@ def test_user_has_no_leaderboard_link_and_sees_the_dashboard_in_chinese(live_ser
     page.get_by_label("Language").select_option("zh-hans")
     page.wait_for_load_state()
     expect(page.get_by_text("今日请求数")).to_be_visible()
+    expect(page.locator("[data-testid=chart-daily] canvas")).to_have_count(1)
+    page.screenshot(path=f"{ARTIFACTS}/dashboard-zh.png", full_page=True)

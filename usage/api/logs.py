@@ -1,23 +1,25 @@
-"""Read API over the request log: the same FilterSet, visibility and keyset pages as /logs/."""
+"""Read API over the request log: the same FilterSet, visibility, keyset pages and counts as /logs/."""
 
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView, ListAPIView, RetrieveAPIView
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from hub.authentication import ApiKeyAuthentication, HasScope
 from usage import export
 from usage.filters import MessageRequestFilterSet
 from usage.models import MessageRequest
-from usage.selectors import DEFAULT_PAGE_SIZE, PAGE_SIZES, bounded_count, log_filterset, log_page, request_log
+from usage.selectors import DEFAULT_PAGE_SIZE, PAGE_SIZES, log_listing, log_page, request_log
 
 
 class MessageRequestSerializer(serializers.ModelSerializer):
@@ -45,103 +47,141 @@ class MessageRequestDetailSerializer(MessageRequestSerializer):
         )  # fmt: skip
 
 
-class ReadView(APIView):
+class LogFilterBackend(DjangoFilterBackend):
+    """The page's FilterSet: a refused value answers 400 naming its parameter (never a widened
+    or dropped filter), and the bound FilterSet stays on the view for the count."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        view.filterset = filterset
+        return filterset.qs
+
+
+class LogCursorPagination(BasePagination):
+    """Keyset pages on (created_at, id), newest first, the very ones /logs/ shows: ``after``
+    goes older, ``before`` newer, and page 1,000 costs what page 1 does. ``count`` is exact
+    from the rollups or up to 100,000 rows, else the planner's estimate (``count_exact``)."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        size = request.query_params.get("size", str(DEFAULT_PAGE_SIZE))
+        if not size.isdigit() or int(size) not in PAGE_SIZES:
+            raise ValidationError({"size": [_("One of %(sizes)s.") % {"sizes": ", ".join(map(str, PAGE_SIZES))}]})
+        after, before = request.query_params.get("after", ""), request.query_params.get("before", "")
+        # The page's listing, not the bare queryset: the same count and the same narrowing.
+        listing = log_listing(view.filterset)
+        try:
+            self.page = log_page(listing.rows, after=after, before=before, size=int(size))
+        except ValueError:
+            raise ValidationError({"before" if before else "after": [_("Not a cursor this API gave out.")]}) from None
+        self.count, self.exact = listing.count, listing.exact
+        self.request = request
+        return self.page.rows
+
+    def _link(self, name: str, cursor: str | None) -> str | None:
+        if cursor is None:
+            return None
+        query = self.request.query_params.copy()
+        for old in ("after", "before"):
+            query.pop(old, None)
+        query[name] = cursor
+        return self.request.build_absolute_uri(self.request.path) + "?" + query.urlencode()
+
+    def get_paginated_response(self, data) -> Response:
+        return Response(
+            {
+                "count": self.count,
+                "count_exact": self.exact,
+                "next": self._link("after", self.page.next_cursor),
+                "previous": self._link("before", self.page.previous_cursor),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["count", "count_exact", "next", "previous", "results"],
+            "properties": {
+                "count": {"type": "integer"},
+                "count_exact": {"type": "boolean", "description": "false: `count` is the planner's estimate"},
+                "next": {"type": "string", "format": "uri", "nullable": True},
+                "previous": {"type": "string", "format": "uri", "nullable": True},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {"name": "after", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "Cursor from `next`: the rows older than it."},
+            {"name": "before", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "Cursor from `previous`: the rows newer than it."},
+            {"name": "size", "in": "query", "required": False,
+             "schema": {"type": "integer", "enum": list(PAGE_SIZES), "default": DEFAULT_PAGE_SIZE}},
+        ]  # fmt: skip
+
+
+class ReadMixin:
+    """Session or API key with the ``read`` scope; rows through the one visibility policy."""
+
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, HasScope]
     required_scope = "read"
 
-    def filtered(self, request):
-        filterset = log_filterset(viewer=request.user, data=request.query_params, request=request)
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)  # 400 naming each refused parameter
-        return filterset.qs
+    def get_queryset(self):
+        return request_log(viewer=self.request.user)
 
 
-FILTER_PARAMETERS = [
-    OpenApiParameter(name, str, description=str(field.label))
-    for name, field in MessageRequestFilterSet.base_filters.items()
-]
-
-
-class RequestListView(ReadView):
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="requests_list",
         tags=["logs"],
         summary="Request log, newest first",
         description=(
-            "The last 7 days unless a range or start/end is given. Pages by cursor: pass the `next` "
-            "link's `after` to go older, `previous`'s `before` to go newer; page 1,000 costs what page 1 "
-            "does. `count` is exact up to 100,000, estimated above (`count_exact: false`)."
-        ),
-        parameters=[
-            *FILTER_PARAMETERS,
-            OpenApiParameter("after", str),
-            OpenApiParameter("before", str),
-            OpenApiParameter("size", int, enum=list(PAGE_SIZES)),
-        ],
-        responses=inline_serializer(
-            "RequestPage",
-            {
-                "count": serializers.IntegerField(),
-                "count_exact": serializers.BooleanField(),
-                "next": serializers.CharField(allow_null=True),
-                "previous": serializers.CharField(allow_null=True),
-                "results": MessageRequestSerializer(many=True),
-            },
+            "The last 7 days unless `range`, `start` or `end` says otherwise (`start`/`end` replace the "
+            "range's bounds; times without an offset are in the system time zone). A user naming another "
+            "user's key or user gets 400 naming the parameter. Pages by cursor: follow `next` to go older, "
+            "`previous` to go newer."
         ),
     )
-    def get(self, request):
-        rows = self.filtered(request)
-        size = request.query_params.get("size", str(DEFAULT_PAGE_SIZE))
-        if not size.isdigit() or int(size) not in PAGE_SIZES:
-            raise ValidationError({"size": [f"one of {', '.join(map(str, PAGE_SIZES))}"]})
-        try:
-            page = log_page(
-                rows, after=request.query_params.get("after", ""), before=request.query_params.get("before", ""),
-                size=int(size),
-            )  # fmt: skip
-        except ValueError:
-            raise ValidationError({"after": ["not a cursor this API gave out"]}) from None
-        count, exact = bounded_count(rows)
-        query = request.query_params.copy()
-        for name in ("after", "before"):
-            query.pop(name, None)
-
-        def link(name: str, cursor: str | None) -> str | None:
-            if cursor is None:
-                return None
-            query[name] = cursor
-            url = request.build_absolute_uri(request.path) + "?" + query.urlencode()
-            query.pop(name)
-            return url
-
-        return Response(
-            {
-                "count": count,
-                "count_exact": exact,
-                "next": link("after", page.next_cursor),
-                "previous": link("before", page.previous_cursor),
-                "results": MessageRequestSerializer(page.rows, many=True).data,
-            }
-        )
+)
+class RequestListView(ReadMixin, ListAPIView):
+    serializer_class = MessageRequestSerializer
+    filter_backends = [LogFilterBackend]
+    filterset_class = MessageRequestFilterSet
+    pagination_class = LogCursorPagination
 
 
-class RequestDetailView(ReadView):
-    @extend_schema(operation_id="requests_detail", tags=["logs"], responses=MessageRequestDetailSerializer)
-    def get(self, request, pk: int):
-        row = get_object_or_404(request_log(viewer=request.user), pk=pk)  # another user's: 404 like a missing one
-        return Response(MessageRequestDetailSerializer(row).data)
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="requests_detail",
+        tags=["logs"],
+        summary="One request, with everything stored",
+        description="Another user's request answers 404, the same as a missing one.",
+    )
+)
+class RequestDetailView(ReadMixin, RetrieveAPIView):
+    serializer_class = MessageRequestDetailSerializer
+    filter_backends: list = []  # found by id alone; another user's answers 404 like a missing one
 
 
-class RequestExportView(ReadView):
+class RequestExportView(ReadMixin, GenericAPIView):
+    filter_backends = [LogFilterBackend]
+    filterset_class = MessageRequestFilterSet
+    pagination_class = None
+
     @extend_schema(
         operation_id="requests_export",
         tags=["logs"],
-        summary="The filtered request log as CSV (streamed, UTF-8 with BOM, totals line last)",
-        parameters=FILTER_PARAMETERS,
+        summary="The filtered request log as CSV",
+        description="Streamed, UTF-8 with BOM, newest first, formula-like text quoted, a totals line last.",
         responses={(200, "text/csv"): OpenApiTypes.STR},
+        filters=True,  # the list's filters, though the answer is not a JSON list
     )
-    def get(self, request):
-        response = StreamingHttpResponse(export.log_csv(self.filtered(request)), content_type="text/csv; charset=utf-8")
+    def get(self, request) -> StreamingHttpResponse:
+        rows = self.filter_queryset(self.get_queryset())
+        response = StreamingHttpResponse(export.log_csv(rows), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{export.export_filename("requests")}"'
         return response

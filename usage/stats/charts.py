@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -35,8 +35,8 @@ def bucket_starts(start: datetime, end: datetime, bucket: str, zone: ZoneInfo) -
         starts = []
         while moment < end and len(starts) <= MAX_BUCKETS:
             starts.append(moment)
-            # Step in UTC so a day with a DST change still gets each real hour once.
-            moment = (moment + step).astimezone(zone)
+            # Step in UTC (aware arithmetic in one zone is wall-clock): each real hour once, DST or not.
+            moment = (moment.astimezone(UTC) + step).astimezone(zone)
         return starts
     day = local.date()
     starts = []
@@ -48,7 +48,7 @@ def bucket_starts(start: datetime, end: datetime, bucket: str, zone: ZoneInfo) -
 
 def bucket_end(moment: datetime, bucket: str, zone: ZoneInfo) -> datetime:
     if bucket == "hour":
-        return (moment + timedelta(hours=1)).astimezone(zone)
+        return (moment.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
     return datetime.combine(moment.astimezone(zone).date() + timedelta(days=1), time.min, zone)
 
 
@@ -59,8 +59,8 @@ def format_value(value, unit: str) -> str:
     if unit == "usd":
         value = Decimal(value)
         places = 2 if abs(value) >= 1 or value == 0 else 4
-        return "$" + number_format(value, places, force_grouping=True)
-    return number_format(value, 0, force_grouping=True)
+        return f"${value:,.{places}f}"
+    return f"{value:,}"
 
 
 @dataclass
@@ -69,7 +69,6 @@ class Series:
     values: list  # one per bucket: int, Decimal or None
     link: str | None = None
     color: int | None = None  # palette index; None for "Other"
-    total_text: str = "—"
 
     @property
     def total(self):
@@ -84,12 +83,35 @@ class Variant:
     breakdown: str
     unit: str
     series: list[Series] = field(default_factory=list)
-    rows: list[dict] = field(default_factory=list)
-    total: str = "—"
+    row_labels: list[str] = field(default_factory=list)
+    row_links: list[str | None] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not any(v for s in self.series for v in s.values if v is not None)
+
+    # Formatted only when a table shows them: the server renders one variant's table, charts.js
+    # formats the others in the browser, so a page does not format numbers it never shows.
+    @cached_property
+    def rows(self) -> list[dict]:
+        rows = []
+        for i, label in enumerate(self.row_labels):
+            column = [s.values[i] for s in self.series]
+            rows.append({
+                "label": label,
+                "link": self.row_links[i],
+                "cells": [format_value(value, self.unit) for value in column],
+                "total": format_value(_sum(column), self.unit),
+            })  # fmt: skip
+        return rows
+
+    @cached_property
+    def footer(self) -> list[str]:
+        return [format_value(s.total, self.unit) for s in self.series]
+
+    @cached_property
+    def total(self) -> str:
+        return format_value(_sum(s.total for s in self.series), self.unit)
 
 
 @dataclass
@@ -102,11 +124,17 @@ class Panel:
     variants: list[Variant]
 
     def as_json(self) -> dict:
-        """What charts.js draws: numbers only (Decimal cost as float), x as unix seconds."""
+        """What charts.js draws (numbers, Decimal cost as float, x as unix seconds) and the other
+        variants' tables it builds when the reader switches (already formatted, as the server would)."""
+        first = self.variants[0] if self.variants else None
         return {
             "bucket": self.bucket,
             "zone": self.zone,
+            "x_label": str(_("Hour") if self.bucket == "hour" else _("Day")),
+            "total_label": str(_("Total")),
             "x": [int(moment.timestamp()) for moment in self.x],
+            "row_labels": first.row_labels if first else [],
+            "row_links": first.row_links if first else [],
             "variants": {
                 variant.id: {
                     "unit": variant.unit,
@@ -114,6 +142,7 @@ class Panel:
                         {
                             "label": s.label,
                             "color": s.color,
+                            "link": s.link,
                             "values": [None if v is None else float(v) for v in s.values],
                         }
                         for s in variant.series
@@ -152,7 +181,7 @@ def _sum(values: Iterable):
 
 def variant(
     cells: list[dict], *, x: list[datetime], metric: str, breakdown: str, key: Callable[[dict], str],
-    link: Callable[[str], str | None], bucket_link: Callable[[datetime], str], bucket_label: Callable[[datetime], str],
+    link: Callable[[str], str | None], row_links: list[str | None], row_labels: list[str],
     unit: str | None = None, order: list[str] | None = None, top: int = TOP_SERIES,
 ) -> Variant:  # fmt: skip
     """One metric per bucket per ``key(cell)``: the ``top`` largest series, then "Other"."""
@@ -180,42 +209,41 @@ def variant(
     if unit == "count":
         for s in series:
             s.values = [v or 0 for v in s.values]
-    rows = []
-    for i, moment in enumerate(x):
-        row_total = _sum(s.values[i] for s in series)
-        rows.append({
-            "label": bucket_label(moment),
-            "link": bucket_link(moment),
-            "cells": [format_value(s.values[i], unit) for s in series],
-            "total": format_value(row_total, unit),
-        })  # fmt: skip
-    for s in series:
-        s.total_text = format_value(s.total, unit)
-    result = Variant(f"{metric}-{breakdown}", metric, breakdown, unit, series, rows)
-    result.total = format_value(_sum(s.total for s in series), unit)
-    return result
+    return Variant(f"{metric}-{breakdown}", metric, breakdown, unit, series, row_labels, row_links)
 
 
 def panel(
     cells: list[dict], *, panel_id: str, title: str, start: datetime, end: datetime, bucket: str, zone: ZoneInfo,
     metrics: Iterable[str] = ("requests", "cost", "tokens"), breakdowns: dict[str, dict] | None = None,
+    log_filters: dict | None = None,
 ) -> Panel:  # fmt: skip
     """A panel over [start, end) from ``cells`` (dicts with bucket, the metrics and the breakdown
-    keys). ``breakdowns`` maps a breakdown name to {"key": cell -> label, "link": label -> url}."""
+    keys). ``breakdowns`` maps a breakdown name to {"key": cell -> label, "link": label -> url}.
+    A bucket's row links to its logs with ``log_filters``; None when the viewer may not read them."""
     x = bucket_starts(start, end, bucket, zone)
     window_end = end
 
-    def bucket_link(moment: datetime) -> str:
-        return logs_url(start=moment, end=min(bucket_end(moment, bucket, zone), window_end))
-
-    def bucket_label(moment: datetime) -> str:
-        local = moment.astimezone(zone)
-        return local.strftime("%m-%d %H:00") if bucket == "hour" else local.strftime("%Y-%m-%d")
-
+    # A bucket's row links to its logs (the same for every variant): computed once.
+    row_links = [
+        None if log_filters is None
+        else logs_url(start=moment, end=min(bucket_end(moment, bucket, zone), window_end), zone=zone, **log_filters)
+        for moment in x
+    ]  # fmt: skip
+    label_format = "%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d"
+    row_labels = [moment.astimezone(zone).strftime(label_format) for moment in x]
     variants = [
-        variant(cells, x=x, metric=metric, breakdown=name, key=spec["key"], link=spec["link"],
-                bucket_link=bucket_link, bucket_label=bucket_label, unit=spec.get("unit"),
-                order=spec.get("order"))  # fmt: skip
+        variant(
+            cells,
+            x=x,
+            metric=metric,
+            breakdown=name,
+            key=spec["key"],
+            link=spec["link"],
+            row_links=row_links,
+            row_labels=row_labels,
+            unit=spec.get("unit"),
+            order=spec.get("order"),
+        )  # fmt: skip
         for metric in metrics
         for name, spec in (breakdowns or {}).items()
     ]

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
 from hub.models import SystemSettings
 
 
-def local_minute(moment: datetime) -> str:
+def local_minute(moment: datetime, zone: ZoneInfo | None = None) -> str:
     """The log filter's start/end format: a minute in the system time zone, e.g. 2026-11-22T00:00."""
-    return moment.astimezone(SystemSettings.get().zone).strftime("%Y-%m-%dT%H:%M")
+    return moment.astimezone(zone or SystemSettings.get().zone).strftime("%Y-%m-%dT%H:%M")
 
 
-def logs_url(*, start: datetime | None = None, end: datetime | None = None, **filters) -> str:
+def logs_url(*, start: datetime | None = None, end: datetime | None = None, zone: ZoneInfo | None = None,
+             **filters) -> str:  # fmt: skip
     """/logs/?start=…&end=…&user=…: ``filters`` with a None or empty value are left out."""
+    zone = zone or SystemSettings.get().zone
     params: dict[str, str] = {}
     if start is not None:
-        params["start"] = local_minute(start)
+        params["start"] = local_minute(start, zone)
     if end is not None:
-        params["end"] = local_minute(end)
+        params["end"] = local_minute(end, zone)
     params.update({name: str(value) for name, value in filters.items() if value not in (None, "")})
     return f"{reverse('logs')}?{urlencode(params)}"

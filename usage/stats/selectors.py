@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from hub.models import SystemSettings, User
 from hub.visibility import sees_everything
@@ -23,6 +24,7 @@ PERIODS = ("today", "week", "month", "all", "custom")
 BUCKETS = ("hour", "day")
 LEADERBOARDS = ("user", "provider", "model")
 ACTIVE_SESSION_WINDOW = timedelta(minutes=5)
+NO_PROVIDER = gettext_lazy("(no provider)")
 _RANGE_OF = {"today": "today", "week": "this_week", "month": "this_month"}
 
 
@@ -51,6 +53,22 @@ def period_window(period: str, *, start: datetime | None = None, end: datetime |
             raise StatsError("end", "must be after start")
         return start, end
     raise StatsError("period", f"one of {', '.join(PERIODS)}")
+
+
+MAX_BUCKETS = 1_000
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+# The sums a chart or series needs: fewer sums make the rollup scan faster.
+CHART_FIELDS = ("requests", "errors", "cost", *TOKEN_FIELDS)
+TOKEN_STAT_FIELDS = ("requests", *TOKEN_FIELDS, "reasoning_tokens", "zero_token_successes")
+
+
+def check_bucket(start: datetime, end: datetime, bucket: str) -> None:
+    """A bucket is hour or day, and a series has at most MAX_BUCKETS of them."""
+    if bucket not in BUCKETS:
+        raise StatsError("bucket", f"one of {', '.join(BUCKETS)}")
+    count = (end - start) / (timedelta(hours=1) if bucket == "hour" else timedelta(days=1))
+    if count > MAX_BUCKETS:
+        raise StatsError("bucket", f"{count:,.0f} {bucket}s is more than {MAX_BUCKETS:,}: use days or a shorter period")
 
 
 def tokens_total(row: dict) -> int:
@@ -120,15 +138,25 @@ def active_sessions(*, viewer, now: datetime | None = None, limit: int = 50) -> 
     return list(rows[:limit])
 
 
-def timeseries(*, viewer, start: datetime, end: datetime, bucket: str, by: str | None = None) -> list[dict]:
-    if bucket not in BUCKETS:
-        raise StatsError("bucket", f"one of {', '.join(BUCKETS)}")
+def active_session_count(*, viewer, now: datetime | None = None) -> int:
+    """How many sessions had a request in the last five minutes (the list shows the latest few)."""
+    since = (now or timezone.now()) - ACTIVE_SESSION_WINDOW
+    recent = MessageRequest.objects.visible_to(viewer).live().filter(created_at__gte=since).exclude(session_id="")
+    return recent.values("session_id").distinct().count()
+
+
+def timeseries(
+    *, viewer, start: datetime, end: datetime, bucket: str, by: str | None = None, filters: dict | None = None
+) -> list[dict]:
+    """Requests, errors, cost and tokens per bucket, overall or per model (as asked for) or provider."""
+    check_bucket(start, end, bucket)
     group = {"model": ("original_model",), "provider": ("provider_id",), None: ()}.get(by)
     if group is None:
         raise StatsError("by", "one of model, provider")
     rows = rollups.totals(
-        viewer=viewer, start=start, end=end, group_by=group, bucket=bucket, zone=SystemSettings.get().zone
-    )
+        viewer=viewer, start=start, end=end, group_by=group, bucket=bucket, filters=filters,
+        zone=SystemSettings.get().zone, fields=CHART_FIELDS,
+    )  # fmt: skip
     names = _provider_names() if by == "provider" else {}
 
     def key(row: dict) -> str | None:
@@ -141,10 +169,11 @@ def timeseries(*, viewer, start: datetime, end: datetime, bucket: str, by: str |
             "bucket": row["bucket"],
             "key": key(row),
             "requests": row["requests"],
+            "errors": row["errors"],
             "cost": row["cost"],
             "tokens": tokens_total(row),
         }
-        for row in rows
+        for row in sorted(rows, key=lambda r: (r["bucket"], str(key(r))))
     ]
 
 
@@ -152,28 +181,62 @@ def _provider_names() -> dict:
     return dict(Provider.objects.values_list("pk", "name"))
 
 
-def breakdown_cells(*, viewer, start: datetime, end: datetime, bucket: str) -> list[dict]:
-    """Requests, cost and tokens per bucket, provider and model (as asked for): one pass over
-    the rollups serves the charts by model and by provider alike."""
-    if bucket not in BUCKETS:
-        raise StatsError("bucket", f"one of {', '.join(BUCKETS)}")
+def breakdown_cells(
+    *, viewer, start: datetime, end: datetime, bucket: str, filters: dict | None = None, everyone: bool = False
+) -> list[dict]:
+    """Requests, errors, cost and tokens per bucket, provider and model (as asked for): one pass
+    over the rollups serves the charts by model and by provider alike."""
+    check_bucket(start, end, bucket)
     rows = rollups.totals(
         viewer=viewer, start=start, end=end, group_by=("provider_id", "original_model"), bucket=bucket,
-        zone=SystemSettings.get().zone,
+        filters=filters, zone=SystemSettings.get().zone, everyone=everyone, fields=CHART_FIELDS,
     )  # fmt: skip
     names = _provider_names()
     return [
         {
             "bucket": row["bucket"],
             "provider_id": row["provider_id"],
-            "provider": names.get(row["provider_id"], "—"),
+            "provider": names.get(row["provider_id"]) or str(NO_PROVIDER),
             "model": row["original_model"] or "—",
             "requests": row["requests"],
+            "errors": row["errors"],
             "cost": row["cost"],
             "tokens": tokens_total(row),
         }
         for row in rows
     ]
+
+
+def user_cells(*, viewer, user_id: int, start: datetime, end: datetime, bucket: str) -> list[dict]:
+    """One user's cells (see ``breakdown_cells``). Another user's figures only for an admin, or
+    for anyone while System settings open the leaderboard to everyone; else nothing."""
+    everyone = (
+        user_id != getattr(viewer, "pk", None)
+        and not sees_everything(viewer)
+        and SystemSettings.get().allow_global_usage_view
+    )
+    return breakdown_cells(
+        viewer=viewer, start=start, end=end, bucket=bucket, filters={"user_id": user_id}, everyone=everyone
+    )
+
+
+def fold_cells(cells: list[dict], key: str | None = None, *, link=None):
+    """Cells summed over everything (``key`` None: one summary) or per ``key`` (largest cost first)."""
+    groups: dict = {}
+    for cell in cells:
+        name = cell[key] if key else None
+        target = groups.setdefault(name, {"name": name, "requests": 0, "errors": 0, "tokens": 0, "cost": None})
+        target["requests"] += cell["requests"]
+        target["errors"] += cell["errors"]
+        target["tokens"] += cell["tokens"]
+        if cell["cost"] is not None:
+            target["cost"] = cell["cost"] if target["cost"] is None else target["cost"] + cell["cost"]
+    for target in groups.values():
+        target["success_rate"] = _ratio(target["requests"] - target["errors"], target["requests"])
+        target["link"] = link(target["name"]) if link and key else None
+    if key is None:
+        return groups.get(None, {"requests": 0, "errors": 0, "tokens": None, "cost": None, "success_rate": None})
+    return sorted(groups.values(), key=lambda g: (g["cost"] is None, -(g["cost"] or 0), -g["requests"], g["name"]))
 
 
 def leaderboard(*, viewer, start: datetime, end: datetime, by: str) -> list[dict]:
@@ -198,7 +261,9 @@ def leaderboard(*, viewer, start: datetime, end: datetime, by: str) -> list[dict
         entry = {
             "id": row[group] if by != "model" else None,
             "name": names.get(row[group], "—") if by != "model" else (row[group] or "—"),
+            "value": row[group],
             "requests": row["requests"],
+            "errors": row["errors"],
             "cost": row["cost"],
             "tokens": total,
             "success_rate": _ratio(row["requests"] - row["errors"], row["requests"]),
@@ -214,6 +279,19 @@ def leaderboard(*, viewer, start: datetime, end: datetime, by: str) -> list[dict
     board.sort(key=lambda e: (e["cost"] is None, -(e["cost"] or Decimal(0)), -e["requests"]))
     for rank, entry in enumerate(board, start=1):
         entry["rank"] = rank
+    if by == "model":
+        # Beside each model as asked for: the models that actually ran it (a redirect shows here).
+        ran = rollups.totals(viewer=viewer, start=start, end=end, group_by=("original_model", "model"),
+                             zone=SystemSettings.get().zone, everyone=everyone, fields=("requests",))  # fmt: skip
+        ran_as: dict[str, list] = {}
+        for row in sorted(ran, key=lambda r: -r["requests"]):
+            ran_as.setdefault(row["original_model"], []).append({"model": row["model"], "requests": row["requests"]})
+        for entry in board:
+            models = ran_as.get(entry["value"], [])
+            entry["ran_as"] = [] if [m["model"] for m in models] == [entry["value"]] else models
+    top = max((entry["cost"] for entry in board if entry["cost"] is not None), default=None)
+    for entry in board:
+        entry["cost_share"] = float(entry["cost"] / top) if top and entry["cost"] is not None else 0.0
     return board
 
 
@@ -221,21 +299,23 @@ def _fold(rows: list[dict], key: str) -> list[dict]:
     """Sum rows that share ``key``."""
     folded: dict = {}
     for row in rows:
-        target = folded.setdefault(row[key], {key: row[key], **dict.fromkeys(rollups.SUM_FIELDS, 0)})
-        for name in rollups.SUM_FIELDS:
+        fields = [name for name in rollups.SUM_FIELDS if name in row]
+        target = folded.setdefault(row[key], {key: row[key], **dict.fromkeys(fields, 0), "cost": None})
+        for name in fields:
             if row[name] is not None:
-                target[name] += row[name]
+                # A cost stays None (no data) until some request in the group had one.
+                target[name] = row[name] if target[name] is None else target[name] + row[name]
     return list(folded.values())
 
 
 def token_statistics(*, viewer, start: datetime, end: datetime, bucket: str, filters: dict | None = None) -> dict:
-    if bucket not in BUCKETS:
-        raise StatsError("bucket", f"one of {', '.join(BUCKETS)}")
+    check_bucket(start, end, bucket)
     zone = SystemSettings.get().zone
     # One pass over the rollups, grouped by model and bucket, gives both views.
     cells = rollups.totals(
-        viewer=viewer, start=start, end=end, group_by=("original_model",), bucket=bucket, filters=filters, zone=zone
-    )
+        viewer=viewer, start=start, end=end, group_by=("original_model",), bucket=bucket, filters=filters, zone=zone,
+        fields=TOKEN_STAT_FIELDS,
+    )  # fmt: skip
     per_model = _fold(cells, "original_model")
     series = sorted(_fold(cells, "bucket"), key=lambda row: row["bucket"])
     summary = {name: sum(row[name] for row in per_model) for name in (
@@ -245,43 +325,22 @@ def token_statistics(*, viewer, start: datetime, end: datetime, bucket: str, fil
     summary["total_tokens"] = tokens_total(summary) if summary["requests"] else None
     prompt = summary["input_tokens"] + summary["cache_read_tokens"] + summary["cache_creation_tokens"]
     summary["cache_hit_ratio"] = _ratio(summary["cache_read_tokens"], prompt)
+    kinds = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "reasoning_tokens")
+    per_model_rows = [
+        {
+            "model": row["original_model"] or "—",
+            "original_model": row["original_model"],
+            "requests": row["requests"],
+            **{kind: row[kind] for kind in kinds},
+            "total_tokens": tokens_total(row),
+            "cache_hit_ratio": _ratio(
+                row["cache_read_tokens"], row["input_tokens"] + row["cache_read_tokens"] + row["cache_creation_tokens"]
+            ),
+        }
+        for row in per_model
+    ]
     return {
         "summary": summary,
-        "per_model": sorted(
-            (
-                {
-                    "model": row["original_model"] or "—",
-                    **{
-                        k: row[k]
-                        for k in (
-                            "requests",
-                            "input_tokens",
-                            "output_tokens",
-                            "cache_creation_tokens",
-                            "cache_read_tokens",
-                            "reasoning_tokens",
-                        )
-                    },
-                    "total_tokens": tokens_total(row),
-                }
-                for row in per_model
-            ),
-            key=lambda r: -r["total_tokens"],
-        ),  # fmt: skip
-        "series": [
-            {
-                "bucket": row["bucket"],
-                **{
-                    k: row[k]
-                    for k in (
-                        "input_tokens",
-                        "output_tokens",
-                        "cache_creation_tokens",
-                        "cache_read_tokens",
-                        "reasoning_tokens",
-                    )
-                },
-            }
-            for row in series
-        ],  # fmt: skip
+        "per_model": sorted(per_model_rows, key=lambda r: (-r["total_tokens"], r["model"])),
+        "series": [{"bucket": row["bucket"], **{kind: row[kind] for kind in kinds}} for row in series],
     }

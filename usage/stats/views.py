@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from hub.models import ApiKey, SystemSettings, User
 from hub.visibility import sees_everything
 from usage import rollups
-from usage.stats import selectors
-from usage.stats.charts import chart_data
+from usage.stats import charts, selectors
+from usage.stats.forms import StatsFilterForm
+from usage.stats.links import logs_url
 
 
 class PeriodForm(forms.Form):
@@ -31,6 +35,8 @@ def _window(request, default: str) -> tuple[PeriodForm, str, datetime, datetime,
     period = default
     if form.is_valid():
         period = form.cleaned_data["period"] or default
+        if form.cleaned_data["start"] or form.cleaned_data["end"]:
+            period = "custom"  # dates typed in make a custom range, whatever period the page was on
         try:
             start, end = selectors.period_window(period, start=form.cleaned_data["start"], end=form.cleaned_data["end"])
             return form, period, start, end, errors
@@ -42,27 +48,79 @@ def _window(request, default: str) -> tuple[PeriodForm, str, datetime, datetime,
     return form, default, start, end, errors
 
 
+PERIOD_LABELS = {
+    "today": gettext_lazy("Today"),
+    "week": gettext_lazy("This week"),
+    "month": gettext_lazy("This month"),
+    "all": gettext_lazy("All time"),
+}
+KEPT_PARAMETERS = ("by", "bucket", "user", "key", "provider", "model")
+
+
+def _period_links(request) -> list[tuple[str, str, str]]:
+    """(period, label, url) of the quick periods, keeping the page's other choices."""
+    kept = {name: request.GET[name] for name in KEPT_PARAMETERS if request.GET.get(name)}
+    return [(name, str(label), "?" + urlencode({**kept, "period": name})) for name, label in PERIOD_LABELS.items()]
+
+
 def _may_see_leaderboard(user) -> bool:
     return sees_everything(user) or SystemSettings.get().allow_global_usage_view
+
+
+def _dashboard_panel(request, *, panel_id: str, title: str, start: datetime, end: datetime, bucket: str):
+    """Requests, cost and tokens by model and by provider; a series links to its logs over the window."""
+    cells = selectors.breakdown_cells(viewer=request.user, start=start, end=end, bucket=bucket)
+    zone = SystemSettings.get().zone
+    provider_ids = {cell["provider"]: cell["provider_id"] for cell in cells}
+
+    def model_link(name: str) -> str | None:
+        return None if name == "—" else logs_url(start=start, zone=zone, original_model=name)
+
+    def provider_link(name: str) -> str | None:
+        provider = provider_ids.get(name)
+        return None if provider is None else logs_url(start=start, zone=zone, provider=provider)
+
+    breakdowns = {
+        "model": {"key": lambda cell: cell["model"], "link": model_link},
+        "provider": {"key": lambda cell: cell["provider"], "link": provider_link},
+    }
+    return charts.panel(cells, panel_id=panel_id, title=title, start=start, end=end, bucket=bucket,
+                        zone=zone, breakdowns=breakdowns, log_filters={})  # fmt: skip
 
 
 @login_required
 def home(request):
     now = timezone.now()
     zone = SystemSettings.get().zone
-    hourly = selectors.timeseries(viewer=request.user, start=rollups.floor_hour(now) - timedelta(hours=23),
-                                  end=now, bucket="hour", by="model")  # fmt: skip
-    daily_start = datetime.combine((now.astimezone(zone) - timedelta(days=29)).date(), datetime.min.time(), zone)
-    daily = selectors.timeseries(viewer=request.user, start=daily_start, end=now, bucket="day", by="provider")
+    hour_start = rollups.floor_hour(now) - timedelta(hours=23)
+    day_start = datetime.combine((now.astimezone(zone) - timedelta(days=29)).date(), datetime.min.time(), zone)
+    cards = selectors.overview(viewer=request.user, now=now)
     context = {
-        "cards": selectors.overview(viewer=request.user, now=now),
+        "cards": cards,
+        "links": {
+            "today": logs_url(start=cards["start"], end=cards["end"]),
+            "today_errors": logs_url(start=cards["start"], end=cards["end"], errors="true"),
+        },
         "sessions": selectors.active_sessions(viewer=request.user, now=now),
-        "hourly": chart_data(hourly, "requests"),
-        "daily": chart_data(daily, "cost"),
+        "session_count": selectors.active_session_count(viewer=request.user, now=now),
+        "hourly": _dashboard_panel(request, panel_id="chart-hourly", title=_("Last 24 hours, per hour"),
+                                   start=hour_start, end=now, bucket="hour"),
+        "daily": _dashboard_panel(request, panel_id="chart-daily", title=_("Last 30 days, per day"),
+                                  start=day_start, end=now, bucket="day"),
         "key_count": ApiKey.objects.visible_to(request.user).count(),
         "sees_everything": sees_everything(request.user),
-    }
+    }  # fmt: skip
     return render(request, "stats/home.html", context)
+
+
+def _period_query(request) -> str:
+    """The period part of the current query string, for links to another board or page."""
+    kept = {name: request.GET[name] for name in ("period", "start", "end") if request.GET.get(name)}
+    return urlencode(kept)
+
+
+def _may_see_logs_of(viewer, user_id: int | None) -> bool:
+    return sees_everything(viewer) or (user_id is not None and user_id == viewer.pk)
 
 
 @login_required
@@ -75,38 +133,120 @@ def leaderboard(request):
         errors.append(_("by: one of user, provider, model"))
         by = "user"
     board = selectors.leaderboard(viewer=request.user, start=start, end=end, by=by)
+    query = _period_query(request)
+    everyone = sees_everything(request.user)
+    for entry in board:
+        # Log links only where the viewer may read those logs: an admin, or a user's own row.
+        if by == "user":
+            entry["detail"] = f"{reverse('leaderboard-user', args=[entry['id']])}?{query}"
+            filters = {"user": entry["id"]} if _may_see_logs_of(request.user, entry["id"]) else None
+        elif by == "provider":
+            filters = {"provider": entry["id"]} if everyone and entry["id"] is not None else None
+        else:
+            filters = {"original_model": entry["value"]} if everyone and entry["value"] else None
+        entry["logs"] = logs_url(start=start, end=end, **filters) if filters is not None else None
+        entry["error_logs"] = logs_url(start=start, end=end, errors="true", **filters) if filters is not None else None
     context = {"board": board, "by": by, "period": period, "start": start, "end": end, "errors": errors,
-               "form": form, "periods": selectors.PERIODS, "boards": selectors.LEADERBOARDS}  # fmt: skip
+               "form": form, "periods": selectors.PERIODS, "boards": selectors.LEADERBOARDS, "query": query,
+               "period_links": _period_links(request)}  # fmt: skip
     return render(request, "stats/leaderboard.html", context)
 
 
 @login_required
 def leaderboard_user(request, pk: int):
-    if not (sees_everything(request.user) or request.user.pk == pk or _may_see_leaderboard(request.user)):
+    """One user's figures. Their own page for everyone; another user's for admins, and for users
+    only when System settings open the leaderboard: then figures only, no links into their logs."""
+    own = request.user.pk == pk
+    if not (own or _may_see_leaderboard(request.user)):
         raise PermissionDenied
     person = get_object_or_404(User, pk=pk)
     form, period, start, end, errors = _window(request, "month")
     zone = SystemSettings.get().zone
-    everyone = not sees_everything(request.user) and request.user.pk != pk
-    rows = rollups.totals(viewer=request.user, start=start, end=end, group_by=("original_model",),
-                          filters={"user_id": pk}, zone=zone, everyone=everyone)  # fmt: skip
-    models = sorted(
-        ({"model": row["original_model"] or "—", "requests": row["requests"], "cost": row["cost"],
-          "tokens": selectors.tokens_total(row)} for row in rows),
-        key=lambda r: (r["cost"] is None, -(r["cost"] or 0)),
+    bucket = "hour" if end - start <= timedelta(days=2) else "day"
+    try:
+        selectors.check_bucket(start, end, bucket)
+    except selectors.StatsError:
+        start = end - timedelta(days=selectors.MAX_BUCKETS)
+        errors.append(_("Shown from %(start)s: a chart has at most 1,000 days.") % {"start": start.date()})
+    cells = selectors.user_cells(viewer=request.user, user_id=pk, start=start, end=end, bucket=bucket)
+    logs = _may_see_logs_of(request.user, pk)
+    provider_ids = {cell["provider"]: cell["provider_id"] for cell in cells}
+
+    def model_link(name: str) -> str | None:
+        return logs_url(start=start, end=end, user=pk, original_model=name) if logs and name != "—" else None
+
+    def provider_link(name: str) -> str | None:
+        provider = provider_ids.get(name)
+        return logs_url(start=start, end=end, user=pk, provider=provider) if logs and provider is not None else None
+
+    chart = charts.panel(
+        cells, panel_id="chart-user", title=_("Per hour") if bucket == "hour" else _("Per day"), start=start, end=end,
+        bucket=bucket, zone=zone, metrics=("cost", "requests", "tokens"),
+        breakdowns={"model": {"key": lambda cell: cell["model"], "link": model_link},
+                    "provider": {"key": lambda cell: cell["provider"], "link": provider_link}},
+        log_filters={"user": pk} if logs else None,
     )  # fmt: skip
-    context = {"person": person, "models": models, "period": period, "start": start, "end": end, "errors": errors,
-               "periods": selectors.PERIODS}  # fmt: skip
+    context = {
+        "person": person, "period": period, "start": start, "end": end, "errors": errors, "chart": chart,
+        "summary": selectors.fold_cells(cells), "by_model": selectors.fold_cells(cells, "model", link=model_link),
+        "by_provider": selectors.fold_cells(cells, "provider", link=provider_link),
+        "logs": logs_url(start=start, end=end, user=pk) if logs else None,
+        "error_logs": logs_url(start=start, end=end, user=pk, errors="true") if logs else None,
+        "periods": selectors.PERIODS, "period_links": _period_links(request), "query": _period_query(request),
+        "may_see_leaderboard": _may_see_leaderboard(request.user),
+    }  # fmt: skip
     return render(request, "stats/leaderboard_user.html", context)
+
+
+TOKEN_KINDS = (
+    ("input_tokens", gettext_lazy("Input")),
+    ("cache_creation_tokens", gettext_lazy("Cache write")),
+    ("cache_read_tokens", gettext_lazy("Cache read")),
+    ("output_tokens", gettext_lazy("Output")),
+)
+
+
+def _log_filters(filters: dict) -> dict:
+    """Rollup filters as the request log's query parameters."""
+    names = {"user_id": "user", "key_id": "key", "provider_id": "provider", "original_model": "original_model"}
+    return {names[name]: value for name, value in filters.items()}
 
 
 @login_required
 def tokens(request):
     form, period, start, end, errors = _window(request, "month")
-    bucket = (form.cleaned_data.get("bucket") if form.is_valid() else None) or "day"
-    stats = selectors.token_statistics(viewer=request.user, start=start, end=end, bucket=bucket)
-    series = [{"bucket": row["bucket"], "key": kind, "tokens": row[kind]} for row in stats["series"]
-              for kind in ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")]  # fmt: skip
-    context = {**stats, "chart": chart_data(series, "tokens"), "period": period, "start": start, "end": end,
-               "bucket": bucket, "errors": errors, "periods": selectors.PERIODS}  # fmt: skip
+    bucket = (form.cleaned_data.get("bucket") if form.is_valid() else None) or (
+        "hour" if end - start <= timedelta(days=2) else "day"
+    )
+    filter_form = StatsFilterForm(request.GET, viewer=request.user)
+    filters = filter_form.filters() if filter_form.is_valid() else {}
+    try:
+        selectors.check_bucket(start, end, bucket)
+    except selectors.StatsError as error:
+        errors.append(error.reason)
+        bucket = "day"
+    if filter_form.is_valid():
+        stats = selectors.token_statistics(viewer=request.user, start=start, end=end, bucket=bucket, filters=filters)
+    else:
+        stats = {"summary": {"requests": 0}, "per_model": [], "series": []}  # a refused filter never widens
+    labels = {name: str(label) for name, label in TOKEN_KINDS}
+    cells = [{"bucket": row["bucket"], "kind": labels[name], "tokens": row[name]}
+             for row in stats["series"] for name, _label in TOKEN_KINDS]  # fmt: skip
+    kinds = {"kind": {"key": lambda cell: cell["kind"], "link": lambda name: None, "order": list(labels.values())}}
+    chart = charts.panel(
+        cells, panel_id="chart-tokens", start=start, end=end, bucket=bucket, zone=SystemSettings.get().zone,
+        title=_("Tokens per hour, by kind") if bucket == "hour" else _("Tokens per day, by kind"),
+        metrics=("tokens",), breakdowns=kinds, log_filters=_log_filters(filters),
+    )  # fmt: skip
+    log_filters = _log_filters(filters)
+    for row in stats["per_model"]:
+        row["link"] = logs_url(start=start, end=end, **{**log_filters, "original_model": row["original_model"]})
+    context = {
+        **stats, "chart": chart, "period": period, "start": start, "end": end, "bucket": bucket, "errors": errors,
+        "periods": selectors.PERIODS, "filter_form": filter_form, "period_links": _period_links(request),
+        "links": {
+            "all": logs_url(start=start, end=end, **log_filters),
+            "zero_tokens": logs_url(start=start, end=end, zero_tokens="true", **log_filters),
+        },
+    }  # fmt: skip
     return render(request, "stats/tokens.html", context)

@@ -1,0 +1,92 @@
+"""Rollups under concurrency: workers racing on the same hours leave the numbers one run gives."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from usage import rollups
+from usage.models import RollupHour, UsageHourly, UsageHourlyBrief
+
+pytestmark = pytest.mark.django_db(transaction=True)
+HOUR = datetime(2026, 6, 1, 10, tzinfo=UTC)
+
+
+def snapshot(hour):
+    fine = sorted(UsageHourly.objects.filter(hour=hour).values_list(*rollups.GROUP_FIELDS, *rollups.SUM_FIELDS))
+    brief = sorted(
+        UsageHourlyBrief.objects.filter(hour=hour).values_list("user_id", "provider_id", "original_model", "requests")
+    )
+    return fine, brief
+
+
+def race(target, args_list):
+    """Run target(*args) for each args on its own thread and database connection, all at once."""
+    barrier = threading.Barrier(len(args_list))
+    failures = []
+
+    def run(args):
+        try:
+            barrier.wait()
+            target(*args)
+        except Exception as error:  # noqa: BLE001 (reported to the test below)
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(args,)) for args in args_list]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+
+
+@pytest.fixture
+def hour_of_traffic(alice, bob, make_request_row):
+    for i in range(60):
+        make_request_row(
+            user=alice if i % 3 else bob, created_at=HOUR + timedelta(seconds=59 * i), model=("m1", "m2")[i % 2],
+            status_code=(200, 200, 429)[i % 3], cost=Decimal(i) / 1000, input_tokens=i, output_tokens=2 * i,
+        )  # fmt: skip
+
+
+def test_concurrent_recomputes_of_one_hour_equal_a_single_run(hour_of_traffic):
+    assert rollups.rollup_hour(HOUR)
+    expected = snapshot(HOUR)
+    UsageHourly.objects.filter(hour=HOUR).delete()
+    race(rollups.rollup_hour, [(HOUR,)] * 6)
+    assert snapshot(HOUR) == expected
+    assert sum(UsageHourly.objects.filter(hour=HOUR).values_list("requests", flat=True)) == 60
+    assert not RollupHour.objects.get(hour=HOUR).dirty
+
+
+def test_concurrent_sweeps_over_many_dirty_hours_roll_each_hour_once(alice, make_request_row):
+    hours = [HOUR + timedelta(hours=i) for i in range(8)]
+    for hour in hours:
+        make_request_row(user=alice, created_at=hour + timedelta(minutes=5), input_tokens=7)
+    rollups.mark_hours(hours)
+    race(rollups.rollup_dirty, [()] * 4)
+    assert not RollupHour.objects.filter(hour__in=hours, dirty=True).exists()
+    assert (
+        list(UsageHourly.objects.filter(hour__in=hours).order_by("hour").values_list("requests", flat=True)) == [1] * 8
+    )
+
+
+def test_rows_written_while_workers_race_are_never_lost(alice, make_request_row):
+    """Writers keep landing rows and marking the hour while workers recompute it: once the last
+    worker is done and the dirty hour swept, the rollup holds every row."""
+    make_request_row(user=alice, created_at=HOUR + timedelta(minutes=1))
+
+    def write(i):
+        make_request_row(user=alice, created_at=HOUR + timedelta(minutes=2, seconds=i))
+        rollups.mark_hours([HOUR])
+
+    race(lambda job, i: write(i) if job == "write" else rollups.rollup_hour(HOUR),
+         [("write", i) for i in range(4)] + [("roll", i) for i in range(4)])  # fmt: skip
+    rollups.rollup_dirty()
+    assert UsageHourly.objects.get(hour=HOUR).requests == 5
+    got = rollups.totals(viewer=alice, start=HOUR, end=HOUR + rollups.HOUR)
+    assert got[0]["requests"] == 5

@@ -1,0 +1,46 @@
+"""The filters of the statistics, one definition for the pages and the API.
+
+A viewer can only name what they may see: a user naming another user (or another user's
+key) gets a form error on the page and a 400 naming the parameter in the API, never a
+silently widened or dropped filter.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from hub.models import ApiKey, User
+from hub.visibility import sees_everything
+from providers.models import Provider
+
+
+class StatsFilterForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("User"), queryset=User.objects.none(), required=False)
+    key = forms.ModelChoiceField(label=_("Key"), queryset=ApiKey.objects.none(), required=False)
+    provider = forms.ModelChoiceField(label=_("Provider"), queryset=Provider.objects.all(), required=False)
+    model = forms.CharField(label=_("Model"), required=False, max_length=128)
+
+    def __init__(self, data=None, *, viewer, **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        self.viewer = viewer
+        self.fields["user"].queryset = User.objects.visible_to(viewer).order_by("username")
+        self.fields["key"].queryset = ApiKey.objects.visible_to(viewer).select_related("owner").order_by("name")
+        for name in ("user", "key", "provider"):
+            self.fields[name].empty_label = _("All")
+        refused = _("Not one you may see.")
+        self.fields["user"].error_messages["invalid_choice"] = refused
+        self.fields["key"].error_messages["invalid_choice"] = refused
+        # Users see only their own figures: the page hides the choice, the API still checks it.
+        self.shows_user = sees_everything(viewer)
+
+    def filters(self) -> dict:
+        """The cleaned filters as rollup field lookups (``model`` is the model asked for)."""
+        data = self.cleaned_data
+        found = {
+            "user_id": data.get("user").pk if data.get("user") else None,
+            "key_id": data.get("key").pk if data.get("key") else None,
+            "provider_id": data.get("provider").pk if data.get("provider") else None,
+            "original_model": data.get("model") or None,
+        }
+        return {name: value for name, value in found.items() if value is not None}
