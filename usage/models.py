@@ -110,6 +110,14 @@ class MessageRequest(models.Model):
                 name="mr_errors_created",
                 condition=models.Q(status_code__gte=400) | ~models.Q(error_message=""),
             ),
+            # "Successful with zero tokens": rare rows, found without walking the window.
+            models.Index(
+                fields=["created_at", "id"],
+                name="mr_zero_tokens_created",
+                condition=models.Q(
+                    status_code__lt=400, input_tokens=0, output_tokens=0, cache_creation_tokens=0, cache_read_tokens=0
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
