@@ -12,6 +12,8 @@ STORAGES = {
 }
 # A key prefix per test run, so tests share the real Redis without seeing each other's keys.
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"  # noqa: F405
+# WhiteNoise warns on every request when STATIC_ROOT is missing (tests never collectstatic).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 ALLOWED_HOSTS = ["*"]
