@@ -17,36 +17,12 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def setup_django() -> None:
-    from hub import embedded
-
-    urls, _started = embedded.environment_urls()
-    os.environ.update(urls)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings.production")
-    os.environ.setdefault("HTTPS", "0")
-    import django
-
-    django.setup()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from _http import gunicorn, setup_django, table_rows
 
 
 def make_records(count: int, run: str, seed: int) -> list[dict]:
@@ -118,30 +94,15 @@ def main() -> None:
     system.ingest_rate_per_minute = 0
     system.save()
 
-    from usage.partitions import existing_partitions
-
-    rows_before = sum(_estimate(name) for name in existing_partitions().values())
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [str(Path(sys.executable).parent / "gunicorn"), "hub.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--log-level", "warning"],
-        cwd=ROOT, env=os.environ.copy(),
-    )  # fmt: skip
+    rows_before = table_rows()
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        run = uuid.uuid4().hex[:8]
-        records = make_records(args.records, run, args.seed)
-        send_all(port, secret, make_records(2 * args.batch, uuid.uuid4().hex[:8], args.seed), args.batch)  # warm-up
-        first, first_totals = send_all(port, secret, records, args.batch)
-        second, second_totals = send_all(port, secret, records, args.batch)
+        with gunicorn(workers=args.workers) as (port, _worker):
+            run = uuid.uuid4().hex[:8]
+            records = make_records(args.records, run, args.seed)
+            send_all(port, secret, make_records(2 * args.batch, uuid.uuid4().hex[:8], args.seed), args.batch)  # warm-up
+            first, first_totals = send_all(port, secret, records, args.batch)
+            second, second_totals = send_all(port, secret, records, args.batch)
     finally:
-        server.terminate()
-        server.wait()
         system.ingest_rate_per_minute = saved_limit
         system.save()
 
@@ -151,14 +112,6 @@ def main() -> None:
     print(f"first send:  {first:6.2f} s  {args.records / first:9,.0f} records/s  {first_totals}")
     print(f"second send: {second:6.2f} s  {args.records / second:9,.0f} records/s  {second_totals}")
     print(f"rows stored for this run: {stored:,}; resend no slower: {second <= first}")
-
-
-def _estimate(partition: str) -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE relname = %s", [partition])
-        return cursor.fetchone()[0]
 
 
 if __name__ == "__main__":

@@ -143,22 +143,9 @@ LATENCY_BOUNDS_MS = (
 )  # fmt: skip
 
 
-class UsageHourly(models.Model):
-    """Requests of one UTC hour summed per (user, key, provider, model, original model,
-    endpoint, status class). Rewritten whole from raw rows by ``usage.rollups``."""
+class RollupSums(models.Model):
+    """The sums both rollup levels hold (usage.rollups.SUM_FIELDS)."""
 
-    hour = models.DateTimeField()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
-    )
-    key = models.ForeignKey("hub.ApiKey", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False)
-    provider = models.ForeignKey(
-        "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
-    )
-    model = models.CharField(max_length=128)
-    original_model = models.CharField(max_length=128)
-    endpoint = models.CharField(max_length=255)
-    status_class = models.PositiveSmallIntegerField(help_text="status_code // 100; 0 when none was recorded")
     requests = models.BigIntegerField()
     errors = models.BigIntegerField()
     streams = models.BigIntegerField()
@@ -174,6 +161,27 @@ class UsageHourly(models.Model):
     duration_count = models.BigIntegerField()
     ttft_sum = models.BigIntegerField()
     ttft_count = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class UsageHourly(RollupSums):
+    """Requests of one UTC hour summed per (user, key, provider, model, original model,
+    endpoint, status class). Rewritten whole from raw rows by ``usage.rollups``."""
+
+    hour = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    key = models.ForeignKey("hub.ApiKey", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False)
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )
+    model = models.CharField(max_length=128)
+    original_model = models.CharField(max_length=128)
+    endpoint = models.CharField(max_length=255)
+    status_class = models.PositiveSmallIntegerField(help_text="status_code // 100; 0 when none was recorded")
     latency_histogram = ArrayField(models.BigIntegerField(), help_text="request counts per LATENCY_BOUNDS_MS bucket")
 
     class Meta:
@@ -187,7 +195,7 @@ class UsageHourly(models.Model):
         return f"{self.hour:%Y-%m-%d %H:00} {self.model} ×{self.requests}"
 
 
-class UsageHourlyBrief(models.Model):
+class UsageHourlyBrief(RollupSums):
     """The same sums per (hour, user, provider, original model, model) only: a few dozen rows an
     hour instead of hundreds, for the dashboard, leaderboards and token statistics. Derived from
     ``UsageHourly`` in the same transaction as it."""
@@ -201,21 +209,6 @@ class UsageHourlyBrief(models.Model):
     )
     original_model = models.CharField(max_length=128)
     model = models.CharField(max_length=128)
-    requests = models.BigIntegerField()
-    errors = models.BigIntegerField()
-    streams = models.BigIntegerField()
-    input_tokens = models.BigIntegerField()
-    output_tokens = models.BigIntegerField()
-    cache_creation_tokens = models.BigIntegerField()
-    cache_read_tokens = models.BigIntegerField()
-    reasoning_tokens = models.BigIntegerField()
-    cost = models.DecimalField(max_digits=28, decimal_places=10, null=True)
-    priced = models.BigIntegerField()
-    zero_token_successes = models.BigIntegerField()
-    duration_sum = models.BigIntegerField()
-    duration_count = models.BigIntegerField()
-    ttft_sum = models.BigIntegerField()
-    ttft_count = models.BigIntegerField()
 
     class Meta:
         db_table = "usage_hourly_brief"
