@@ -144,8 +144,16 @@ LATENCY_BOUNDS_MS = (
 
 
 class RollupSums(models.Model):
-    """The sums both rollup levels hold (usage.rollups.SUM_FIELDS)."""
+    """What both rollup levels share: the hour, the user and provider they sum for, and the
+    sums (usage.rollups.SUM_FIELDS)."""
 
+    hour = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )
     requests = models.BigIntegerField()
     errors = models.BigIntegerField()
     streams = models.BigIntegerField()
@@ -170,14 +178,7 @@ class UsageHourly(RollupSums):
     """Requests of one UTC hour summed per (user, key, provider, model, original model,
     endpoint, status class). Rewritten whole from raw rows by ``usage.rollups``."""
 
-    hour = models.DateTimeField()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
-    )
     key = models.ForeignKey("hub.ApiKey", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False)
-    provider = models.ForeignKey(
-        "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
-    )
     model = models.CharField(max_length=128)
     original_model = models.CharField(max_length=128)
     endpoint = models.CharField(max_length=255)
@@ -200,13 +201,6 @@ class UsageHourlyBrief(RollupSums):
     hour instead of hundreds, for the dashboard, leaderboards and token statistics. Derived from
     ``UsageHourly`` in the same transaction as it."""
 
-    hour = models.DateTimeField()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
-    )
-    provider = models.ForeignKey(
-        "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
-    )
     original_model = models.CharField(max_length=128)
     model = models.CharField(max_length=128)
 

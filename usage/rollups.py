@@ -220,6 +220,14 @@ def plan(start: datetime, end: datetime, *, bucket: str | None = None, zone=None
     return _ranges(hours), raw
 
 
+def _within(field: str, ranges) -> Q:
+    """``field`` inside any of the [low, high) ranges."""
+    window = Q()
+    for low, high in ranges:
+        window |= Q(**{f"{field}__gte": low, f"{field}__lt": high})
+    return window
+
+
 def _bucket_expression(field: str, bucket: str | None, zone):
     if bucket is None:
         return Value(None, output_field=IntegerField())
@@ -229,12 +237,9 @@ def _bucket_expression(field: str, bucket: str | None, zone):
 def _raw_part(rows: QuerySet, ranges, group_by: Sequence[str], bucket, zone, fields=SUM_FIELDS) -> list[dict]:
     if not ranges:
         return []
-    window = Q()
-    for low, high in ranges:
-        window |= Q(created_at__gte=low, created_at__lt=high)
     rows = (
         rows.order_by()
-        .filter(window)
+        .filter(_within("created_at", ranges))
         .annotate(
             status_class=Coalesce(F("status_code") / 100, Value(0)),
             bucket=_bucket_expression("created_at", bucket, zone),
@@ -269,10 +274,7 @@ def _raw_part(rows: QuerySet, ranges, group_by: Sequence[str], bucket, zone, fie
 def _rollup_part(rollups: QuerySet, ranges, group_by: Sequence[str], bucket, zone, fields=SUM_FIELDS) -> list[dict]:
     if not ranges:
         return []
-    window = Q()
-    for low, high in ranges:
-        window |= Q(hour__gte=low, hour__lt=high)
-    rows = rollups.filter(window).annotate(bucket=_bucket_expression("hour", bucket, zone))
+    rows = rollups.filter(_within("hour", ranges)).annotate(bucket=_bucket_expression("hour", bucket, zone))
     return list(rows.values(*group_by, "bucket").annotate(**{name: Sum(name) for name in fields}))
 
 
