@@ -1,0 +1,103 @@
+"""Closed days kept in the cache: the same answers as raw rows, never stale, never shared
+between viewers who see different rows."""
+
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from usage import rollups
+from usage.models import RollupHour
+
+from .test_rollup import BASE, as_map, reference, traffic  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.django_db
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+# Two whole Shanghai days (16:00 UTC to 16:00 UTC), part of the day before and after, and
+# ragged minutes at both ends.
+START = BASE + timedelta(hours=10, minutes=17)
+END = BASE + timedelta(days=3, hours=-6, minutes=-9)
+WHOLE_DAYS = (BASE + timedelta(hours=16), BASE + timedelta(days=2, hours=16))
+
+
+@pytest.fixture
+def rolled(traffic):  # noqa: F811  (the fixture imported above)
+    hour = BASE
+    while hour < BASE + timedelta(days=3):
+        rollups.rollup_hour(hour)
+        hour += rollups.HOUR
+    return traffic
+
+
+def by_day(viewer, group_by=("model",), filters=None, window=(START, END)):
+    return rollups.totals(viewer=viewer, start=window[0], end=window[1], group_by=group_by, bucket="day",
+                          filters=filters, zone=SHANGHAI)  # fmt: skip
+
+
+def rollup_reads(queries) -> list[str]:
+    return [q["sql"] for q in queries if "usage_hourly" in q["sql"] and q["sql"].lstrip().startswith("SELECT")]
+
+
+def test_a_second_read_takes_closed_days_from_the_cache_with_the_same_figures(rolled, admin_user):
+    with CaptureQueriesContext(connection) as first_read:
+        first = by_day(admin_user, window=WHOLE_DAYS)
+    with CaptureQueriesContext(connection) as second_read:
+        second = by_day(admin_user, window=WHOLE_DAYS)
+    assert second == first
+    expected = reference(rolled, admin_user, *WHOLE_DAYS, ("model",), "day", SHANGHAI, {})
+    assert as_map(second, ("model",)) == expected and len(expected) == 4  # two days, two models
+    # The first read summed rollup rows; the second found both days in the cache.
+    assert len(rollup_reads(first_read.captured_queries)) == 1
+    assert rollup_reads(second_read.captured_queries) == []
+
+
+def test_partial_days_and_ragged_edges_add_up_around_the_cached_days(rolled, admin_user, alice):
+    for viewer in (admin_user, alice, admin_user):
+        first, second = by_day(viewer), by_day(viewer)
+        assert first == second
+        assert as_map(second, ("model",)) == reference(rolled, viewer, START, END, ("model",), "day", SHANGHAI, {})
+
+
+def test_a_recomputed_hour_is_a_new_key_so_a_changed_day_is_never_stale(rolled, admin_user, alice, make_request_row):
+    before = by_day(admin_user, group_by=())
+    day = datetime(2026, 5, 11, tzinfo=SHANGHAI)
+    hour = (day + timedelta(hours=5)).astimezone(UTC)
+    make_request_row(user=alice, created_at=hour + timedelta(minutes=3), model="m1", input_tokens=1234)
+    rollups.mark_hours([hour])
+    # Dirty: the hour is read from raw rows, the day is not served whole from the cache.
+    dirty = {row["bucket"]: row["requests"] for row in by_day(admin_user, group_by=())}
+    rollups.rollup_hour(hour)
+    rolled_again = {row["bucket"]: row["requests"] for row in by_day(admin_user, group_by=())}
+    old = {row["bucket"]: row["requests"] for row in before}
+    assert dirty == rolled_again
+    assert rolled_again[day] == old[day] + 1
+    assert {k: v for k, v in rolled_again.items() if k != day} == {k: v for k, v in old.items() if k != day}
+
+
+def test_a_user_never_gets_the_days_cached_for_an_admin_or_another_user(rolled, admin_user, alice, bob):
+    everyone = by_day(admin_user, group_by=("user_id",))
+    assert {row["user_id"] for row in everyone} == {alice.pk, bob.pk}
+    for viewer in (alice, bob, alice):
+        mine = by_day(viewer, group_by=("user_id",))
+        assert {row["user_id"] for row in mine} == {viewer.pk}
+        expected = reference(rolled, viewer, START, END, ("user_id",), "day", SHANGHAI, {})
+        assert as_map(mine, ("user_id",)) == expected
+
+
+def test_filters_and_groupings_are_cached_apart(rolled, admin_user):
+    for filters, group_by in [({}, ("model",)), ({"model": "m1"}, ("model",)), ({"endpoint": "/b"}, ()),
+                              ({}, ("endpoint",)), ({"model": "m1"}, ("model",))]:  # fmt: skip
+        got = by_day(admin_user, group_by=group_by, filters=filters)
+        expected = reference(rolled, admin_user, START, END, group_by, "day", SHANGHAI, filters)
+        assert as_map(got, group_by) == expected, (filters, group_by)
+
+
+def test_a_dropped_rollup_is_read_from_raw_rows_again(rolled, admin_user):
+    by_day(admin_user)
+    # Retention, a restore or a hand repair forgets a day's hours: no cached day may stand in.
+    day_start = datetime(2026, 5, 11, tzinfo=SHANGHAI).astimezone(UTC)
+    RollupHour.objects.filter(hour__gte=day_start, hour__lt=day_start + timedelta(days=1)).delete()
+    got = by_day(admin_user)
+    assert as_map(got, ("model",)) == reference(rolled, admin_user, START, END, ("model",), "day", SHANGHAI, {})
