@@ -83,16 +83,22 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def time_urls(port: int, cookie: str, urls: dict[str, str], runs: int) -> None:
-    """Print p50/p95/max of each URL over ``runs`` GETs after one warm-up."""
+def time_urls(port: int, cookie: str, urls: dict[str, str], runs: int, prepare: dict | None = None) -> None:
+    """Print p50/p95/max of each URL over ``runs`` GETs after one warm-up. ``prepare`` maps a
+    name to a function called, untimed, before each of that URL's GETs."""
     client = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    print(f"{'what':28s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s}  status")
+    print(f"{'what':36s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s}  status")
     for name, path in urls.items():
+        before = (prepare or {}).get(name, lambda: None)
+        before()
         timed_get(client, path, cookie)
-        runs_ = [timed_get(client, path, cookie) for _ in range(runs)]
+        runs_ = []
+        for _ in range(runs):
+            before()
+            runs_.append(timed_get(client, path, cookie))
         times = [run[0] for run in runs_]
         p50, p95 = statistics.median(times), percentile(times, 0.95)
-        print(f"{name:28s} {p50:8.1f} {p95:8.1f} {max(times):8.1f}  {runs_[0][1]}")
+        print(f"{name:36s} {p50:8.1f} {p95:8.1f} {max(times):8.1f}  {runs_[0][1]}")
 
 
 def table_rows() -> int:

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import hashlib
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from asgiref.local import Local
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.cache import cache
@@ -122,6 +125,10 @@ def validate_timezone(value: str) -> None:
         )
 
 
+# The settings row a request read first (SystemSettings.for_request); per thread and per task.
+_request_settings = Local()
+
+
 class SystemSettings(models.Model):
     """The hub's runtime settings: one row, edited in the admin."""
 
@@ -173,6 +180,8 @@ class SystemSettings(models.Model):
         self.pk = 1
         super().save(*args, **kwargs)
         cache.delete(self.CACHE_KEY)
+        if getattr(_request_settings, "row", None) is not None:
+            _request_settings.row = self  # the rest of this request sees what it just saved
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("The system settings cannot be deleted."))
@@ -187,12 +196,29 @@ class SystemSettings(models.Model):
 
     @classmethod
     def get(cls) -> SystemSettings:
-        """The settings row, created from the environment's defaults on first use; cached."""
+        """The settings row, created from the environment's defaults on first use; cached, and
+        read once per request (``for_request``)."""
+        found = getattr(_request_settings, "row", None)
+        if found is not None:
+            return found
         found = cache.get(cls.CACHE_KEY)
         if found is None:
             found, _created = cls.objects.get_or_create(pk=1, defaults=cls.defaults())
             cache.set(cls.CACHE_KEY, found, 300)
         return found
+
+    @classmethod
+    @contextmanager
+    def for_request(cls) -> Iterator[SystemSettings]:
+        """One reading of the settings for a whole request: a page asks for them a dozen times."""
+        if getattr(_request_settings, "row", None) is not None:
+            yield _request_settings.row
+            return
+        _request_settings.row = cls.get()
+        try:
+            yield _request_settings.row
+        finally:
+            _request_settings.row = None
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -36,6 +36,8 @@ SUM_FIELDS = (
     "reasoning_tokens", "cost", "priced", "zero_token_successes", "duration_sum", "duration_count", "ttft_sum",
     "ttft_count",
 )  # fmt: skip
+# Hours nobody wrote to get a clean state this far back (the longest window a page charts by day).
+UNKNOWN_HOURS_WINDOW = timedelta(days=35)
 _LOCK_NAMESPACE = 0x726F6C6C  # "roll": pg_advisory_xact_lock(namespace, hour)
 
 
@@ -168,6 +170,26 @@ def rollup_dirty(*, limit: int = 500) -> int:
     return len(hours)
 
 
+def rollup_unknown(since: datetime, until: datetime, *, limit: int = 1_000) -> int:
+    """Roll up the hours in [since, until) that have no state yet; return how many.
+
+    Writers mark every hour they write, so an hour without a state held no rows when last
+    looked at; rolling it up anyway (exact whatever it holds) gives it a clean state, so a
+    quiet night does not keep its day from being whole for the closed-day cache. A row that
+    arrives later marks the hour dirty like any other."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT moment FROM generate_series(%s::timestamptz, %s::timestamptz - interval '1 hour', "
+            "interval '1 hour') AS moment WHERE NOT EXISTS (SELECT 1 FROM usage_rollup_hour WHERE hour = moment) "
+            "ORDER BY moment LIMIT %s",
+            [floor_hour(since), floor_hour(until), limit],
+        )
+        hours = [row[0] for row in cursor.fetchall()]
+    for hour in hours:
+        rollup_hour(hour)
+    return len(hours)
+
+
 def schedule_rollup() -> None:
     """After commit, ask a worker to roll up what is dirty (idempotent, so duplicates are harmless)."""
     from usage.tasks import rollups_process
@@ -181,9 +203,15 @@ def schedule_rollup() -> None:
 def _clean_hours(start: datetime, end: datetime) -> dict[datetime, str | None]:
     """Clean hours in [start, end) with their stamp: the version and time of the recompute that
     wrote their rollup rows (any change to an hour's rows comes with a new one); None if unknown."""
-    states = RollupHour.objects.filter(hour__gte=start, hour__lt=end, dirty=False)
-    return {hour: f"{version}@{rolled_at.timestamp()}" if rolled_at else None
-            for hour, version, rolled_at in states.values_list("hour", "version", "rolled_at")}  # fmt: skip
+    # Epoch numbers, not timestamps: a 30-day window has 720 hours, and parsing 1,440
+    # timestamps cost more than the query.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT extract(epoch FROM hour)::bigint, version || '@' || (extract(epoch FROM rolled_at) * 1e6)::bigint "
+            "FROM usage_rollup_hour WHERE hour >= %s AND hour < %s AND NOT dirty",
+            [start, end],
+        )
+        return {datetime.fromtimestamp(epoch, UTC): stamp for epoch, stamp in cursor.fetchall()}
 
 
 def _ranges(hours: Sequence[datetime]) -> list[tuple[datetime, datetime]]:

@@ -85,3 +85,26 @@ def test_a_bad_setting_stops_start_up_with_its_name():
     result = _manage("check", LOG_RETENTION_DAYS="forever")
     assert result.returncode != 0
     assert "LOG_RETENTION_DAYS" in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_request_reads_the_system_settings_once_and_sees_its_own_change():
+    from django.core.cache import cache
+
+    from hub.models import SystemSettings
+
+    SystemSettings.get()
+    with SystemSettings.for_request() as pinned:
+        # Another worker changes the zone mid-request: this request keeps one consistent view.
+        SystemSettings.objects.filter(pk=1).update(timezone="Asia/Tokyo")
+        cache.delete(SystemSettings.CACHE_KEY)
+        assert SystemSettings.get() is pinned and pinned.timezone != "Asia/Tokyo"
+        # A change this request saves is what the rest of it sees.
+        mine = SystemSettings.objects.get(pk=1)
+        mine.timezone = "Europe/Paris"
+        mine.save()
+        assert SystemSettings.get().timezone == "Europe/Paris"
+    assert SystemSettings.get().timezone == "Europe/Paris"  # and so does the next request
+    SystemSettings.objects.filter(pk=1).update(timezone="Asia/Tokyo")
+    cache.delete(SystemSettings.CACHE_KEY)
+    assert SystemSettings.get().timezone == "Asia/Tokyo"

@@ -2,12 +2,13 @@
 between viewers who see different rows."""
 
 import zoneinfo
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from hub.models import SystemSettings
 from usage import rollups
 from usage.models import RollupHour
 
@@ -101,3 +102,31 @@ def test_a_dropped_rollup_is_read_from_raw_rows_again(rolled, admin_user):
     RollupHour.objects.filter(hour__gte=day_start, hour__lt=day_start + timedelta(days=1)).delete()
     got = by_day(admin_user)
     assert as_map(got, ("model",)) == reference(rolled, admin_user, START, END, ("model",), "day", SHANGHAI, {})
+
+
+def test_the_rollup_task_leaves_the_admin_dashboards_closed_days_ready(client, admin_user, alice, make_request_row):
+    from django.utils import timezone
+
+    from usage.tasks import rollups_process
+
+    now = timezone.now()
+    rows = [make_request_row(user=alice, created_at=now - timedelta(days=days, hours=1)) for days in (2, 5, 9)]
+    rollups.mark_hours([row.created_at for row in rows])
+    # The three written hours, then every quiet hour of the last 35 days, a few hundred a sweep.
+    sweeps = []
+    while processed := rollups_process():
+        sweeps.append(processed)
+    assert sweeps == [503, 337]
+    assert RollupHour.objects.filter(dirty=False).count() == 35 * 24
+    client.force_login(admin_user)
+    with CaptureQueriesContext(connection) as page:
+        response = client.get("/")
+    assert response.status_code == 200
+    # The 30-day chart found every closed day in the cache: it summed rollup rows of today only.
+    zone = SystemSettings.get().zone
+    today = datetime.combine(now.astimezone(zone).date(), time.min, zone).astimezone(UTC)
+    day_reads = [sql for sql in rollup_reads(page.captured_queries) if "DATE_TRUNC('day'" in sql]
+    assert len(day_reads) <= 1
+    assert all(f"\"hour\" >= '{today.isoformat(sep=' ')}'" in sql and " OR " not in sql for sql in day_reads)
+    daily = response.context["daily"].default
+    assert sum(s.total or 0 for s in daily.series) == 3

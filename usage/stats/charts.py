@@ -179,37 +179,55 @@ def _sum(values: Iterable):
     return sum(present) if present else None
 
 
-def variant(
-    cells: list[dict], *, x: list[datetime], metric: str, breakdown: str, key: Callable[[dict], str],
+def variants(
+    cells: list[dict], *, x: list[datetime], metrics: Iterable[str], breakdown: str, key: Callable[[dict], str],
     link: Callable[[str], str | None], row_links: list[str | None], row_labels: list[str],
     unit: str | None = None, order: list[str] | None = None, top: int = TOP_SERIES,
-) -> Variant:  # fmt: skip
-    """One metric per bucket per ``key(cell)``: the ``top`` largest series, then "Other"."""
-    unit = unit or UNITS[metric]
+) -> list[Variant]:  # fmt: skip
+    """Each metric per bucket per ``key(cell)``, in one pass over the cells: the ``top`` largest
+    series, then "Other"."""
+    metrics = list(metrics)
     index = {moment: i for i, moment in enumerate(x)}
-    by_key: dict[str, list] = {}
+    by_key: dict[str, dict[str, list]] = {}
     for cell in cells:
         position = index.get(cell["bucket"])
-        value = cell[metric]
         if position is None:
             continue
-        values = by_key.setdefault(key(cell), [None] * len(x))
-        if value is not None:
-            values[position] = value if values[position] is None else values[position] + value
-    if order is None:
-        order = sorted(by_key, key=lambda name: (-(_sum(by_key[name]) or 0), name))
-    kept, rest = order[:top], order[top:]
-    if len(rest) == 1:
-        kept, rest = order, []
-    series = [Series(name, by_key.get(name, [None] * len(x)), link(name), color=i) for i, name in enumerate(kept)]
-    if rest:
-        others = [by_key[name] for name in rest]
-        series.append(Series(_("Other"), [_sum(column) for column in zip(*others, strict=True)]))
-    # Counts are 0 in a bucket without requests; a cost stays "no data" there.
-    if unit == "count":
-        for s in series:
-            s.values = [v or 0 for v in s.values]
-    return Variant(f"{metric}-{breakdown}", metric, breakdown, unit, series, row_labels, row_links)
+        name = key(cell)
+        columns = by_key.get(name)
+        if columns is None:
+            columns = by_key[name] = {metric: [None] * len(x) for metric in metrics}
+        for metric in metrics:
+            value = cell[metric]
+            if value is not None:
+                values = columns[metric]
+                values[position] = value if values[position] is None else values[position] + value
+    links: dict[str, str | None] = {}
+
+    def link_of(name: str) -> str | None:
+        if name not in links:
+            links[name] = link(name)
+        return links[name]
+
+    built = []
+    for metric in metrics:
+        metric_unit = unit or UNITS[metric]
+        columns = {name: by_metric[metric] for name, by_metric in by_key.items()}
+        ordered = order or sorted(columns, key=lambda name: (-(_sum(columns[name]) or 0), name))
+        kept, rest = ordered[:top], ordered[top:]
+        if len(rest) == 1:
+            kept, rest = ordered, []
+        series = [Series(name, columns.get(name, [None] * len(x)), link_of(name), color=i)
+                  for i, name in enumerate(kept)]  # fmt: skip
+        if rest:
+            others = [columns[name] for name in rest]
+            series.append(Series(_("Other"), [_sum(column) for column in zip(*others, strict=True)]))
+        # Counts are 0 in a bucket without requests; a cost stays "no data" there.
+        if metric_unit == "count":
+            for s in series:
+                s.values = [v or 0 for v in s.values]
+        built.append(Variant(f"{metric}-{breakdown}", metric, breakdown, metric_unit, series, row_labels, row_links))
+    return built
 
 
 def panel(
@@ -231,20 +249,12 @@ def panel(
     ]  # fmt: skip
     label_format = "%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d"
     row_labels = [moment.astimezone(zone).strftime(label_format) for moment in x]
-    variants = [
-        variant(
-            cells,
-            x=x,
-            metric=metric,
-            breakdown=name,
-            key=spec["key"],
-            link=spec["link"],
-            row_links=row_links,
-            row_labels=row_labels,
-            unit=spec.get("unit"),
-            order=spec.get("order"),
-        )  # fmt: skip
-        for metric in metrics
+    metrics = list(metrics)
+    by_breakdown = {
+        name: variants(cells, x=x, metrics=metrics, breakdown=name, key=spec["key"], link=spec["link"],
+                       row_links=row_links, row_labels=row_labels, unit=spec.get("unit"), order=spec.get("order"))
         for name, spec in (breakdowns or {}).items()
-    ]
-    return Panel(panel_id, title, bucket, zone.key, x, variants)
+    }  # fmt: skip
+    # Metric first, then breakdown: the first variant is the one the page shows by default.
+    ordered = [built[i] for i in range(len(metrics)) for built in by_breakdown.values()]
+    return Panel(panel_id, title, bucket, zone.key, x, ordered)

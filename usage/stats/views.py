@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy
 
 from hub.models import ApiKey, SystemSettings, User
 from hub.visibility import sees_everything
-from usage import rollups
 from usage.stats import charts, selectors
 from usage.stats.forms import StatsFilterForm
 from usage.stats.links import logs_url
@@ -91,9 +90,7 @@ def _dashboard_panel(request, *, panel_id: str, title: str, start: datetime, end
 @login_required
 def home(request):
     now = timezone.now()
-    zone = SystemSettings.get().zone
-    hour_start = rollups.floor_hour(now) - timedelta(hours=23)
-    day_start = datetime.combine((now.astimezone(zone) - timedelta(days=29)).date(), datetime.min.time(), zone)
+    windows = selectors.dashboard_windows(now)
     cards = selectors.overview(viewer=request.user, now=now)
     context = {
         "cards": cards,
@@ -104,9 +101,9 @@ def home(request):
         "sessions": selectors.active_sessions(viewer=request.user, now=now),
         "session_count": selectors.active_session_count(viewer=request.user, now=now),
         "hourly": _dashboard_panel(request, panel_id="chart-hourly", title=_("Last 24 hours, per hour"),
-                                   start=hour_start, end=now, bucket="hour"),
+                                   start=windows["hours"], end=now, bucket="hour"),
         "daily": _dashboard_panel(request, panel_id="chart-daily", title=_("Last 30 days, per day"),
-                                  start=day_start, end=now, bucket="day"),
+                                  start=windows["days"], end=now, bucket="day"),
         "key_count": ApiKey.objects.visible_to(request.user).count(),
         "sees_everything": sees_everything(request.user),
     }  # fmt: skip

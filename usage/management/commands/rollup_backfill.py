@@ -5,6 +5,7 @@ from django.db.models import Max, Min
 
 from usage import rollups
 from usage.models import MessageRequest, RollupHour
+from usage.stats.selectors import warm_dashboard
 
 
 class Command(BaseCommand):
@@ -23,6 +24,7 @@ class Command(BaseCommand):
             done += processed
             self.stdout.write(f"  {done:,}/{total:,} hours ({time.monotonic() - started:.0f} s)")
         elapsed = time.monotonic() - started
+        warm_dashboard()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Rolled up {done:,} hours in {elapsed:.1f} s ({done / max(elapsed, 0.001):.0f} hours/s)."
