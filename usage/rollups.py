@@ -393,12 +393,19 @@ def totals(
     if not (everyone or sees_everything(viewer)):
         rollups = rollups.filter(user_id=viewer.pk)
     stamps, raw_ranges = _plan(start, end, bucket=bucket, zone=zone)
-    if bucket == "day" and zone is not None and stamps:
+    # Per local day, so closed days come from the cache: day buckets, and whole windows that
+    # span a day or more (a month's leaderboard) in a zone whose days start on UTC hours.
+    by_days = zone is not None and len(stamps) >= 24 and (
+        bucket == "day" or (bucket is None and _zone_on_whole_hours(zone, start, end))
+    )
+    if by_days:
         scope = "all" if everyone or sees_everything(viewer) else f"user={viewer.pk}"
         named = sorted((name, getattr(value, "pk", value)) for name, value in filters.items())
         shape = repr((connection.settings_dict["NAME"], rollups.model._meta.db_table, scope, named,
                       tuple(group_by), tuple(fields), zone.key))  # fmt: skip
         rollup_rows = _rollup_days(rollups, stamps, group_by, zone, fields, shape)
+        if bucket is None:
+            rollup_rows = [{**row, "bucket": None} for row in rollup_rows]  # summed below
     else:
         rollup_rows = _rollup_part(rollups, _ranges(stamps), group_by, bucket, zone, fields)
     merged: dict[tuple, dict] = {}

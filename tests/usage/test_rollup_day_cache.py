@@ -130,3 +130,19 @@ def test_the_rollup_task_leaves_the_admin_dashboards_closed_days_ready(client, a
     assert all(f"\"hour\" >= '{today.isoformat(sep=' ')}'" in sql and " OR " not in sql for sql in day_reads)
     daily = response.context["daily"].default
     assert sum(s.total or 0 for s in daily.series) == 3
+
+
+def test_a_window_without_buckets_sums_the_cached_days(rolled, admin_user, alice):
+    # A leaderboard's period: one row per user over the whole window, closed days from the cache.
+    for viewer in (admin_user, alice):
+        for window in (WHOLE_DAYS, (START, END)):
+            first = rollups.totals(viewer=viewer, start=window[0], end=window[1], group_by=("user_id",),
+                                   zone=SHANGHAI)  # fmt: skip
+            with CaptureQueriesContext(connection) as second_read:
+                second = rollups.totals(viewer=viewer, start=window[0], end=window[1], group_by=("user_id",),
+                                        zone=SHANGHAI)  # fmt: skip
+            assert first == second
+            expected = reference(rolled, viewer, *window, ("user_id",), None, SHANGHAI, {})
+            assert as_map(second, ("user_id",)) == expected
+            if window == WHOLE_DAYS:
+                assert rollup_reads(second_read.captured_queries) == []
