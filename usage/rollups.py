@@ -145,16 +145,19 @@ def rollup_hour(hour: datetime) -> bool:
         cursor.execute("DELETE FROM usage_hourly_brief WHERE hour = %s", [hour])
         cursor.execute(_ROLLUP_SQL, {"hour": hour, "next": hour + HOUR})
         cursor.execute(_BRIEF_SQL, {"hour": hour})
+        # clock_timestamp(), not now(): each recompute its own stamp, even several in one
+        # transaction (the closed-day cache keys on it).
         if version is None:
             cursor.execute(
-                "INSERT INTO usage_rollup_hour (hour, dirty, version, rolled_at) VALUES (%s, false, 1, now()) "
-                "ON CONFLICT (hour) DO NOTHING",
+                "INSERT INTO usage_rollup_hour (hour, dirty, version, rolled_at) "
+                "VALUES (%s, false, 1, clock_timestamp()) ON CONFLICT (hour) DO NOTHING",
                 [hour],
             )
             return cursor.rowcount == 1
         # A writer that re-marked the hour while we worked bumped the version: stay dirty.
         cursor.execute(
-            "UPDATE usage_rollup_hour SET dirty = false, rolled_at = now() WHERE hour = %s AND version = %s",
+            "UPDATE usage_rollup_hour SET dirty = false, rolled_at = clock_timestamp() "
+            "WHERE hour = %s AND version = %s",
             [hour, version],
         )
         return cursor.rowcount == 1
@@ -395,8 +398,10 @@ def totals(
     stamps, raw_ranges = _plan(start, end, bucket=bucket, zone=zone)
     # Per local day, so closed days come from the cache: day buckets, and whole windows that
     # span a day or more (a month's leaderboard) in a zone whose days start on UTC hours.
-    by_days = zone is not None and len(stamps) >= 24 and (
-        bucket == "day" or (bucket is None and _zone_on_whole_hours(zone, start, end))
+    by_days = (
+        zone is not None
+        and len(stamps) >= 24
+        and (bucket == "day" or (bucket is None and _zone_on_whole_hours(zone, start, end)))
     )
     if by_days:
         scope = "all" if everyone or sees_everything(viewer) else f"user={viewer.pk}"
