@@ -8,7 +8,7 @@ import os
 
 from hub import embedded
 
-_urls, _started = embedded.environment_urls()
+_urls, _ = embedded.environment_urls()
 os.environ.update(_urls)
 # Playwright's sync API runs an event loop in the test thread; the ORM calls in
 # browser tests are still plain synchronous calls.
@@ -16,4 +16,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_unconfigure(config):
-    embedded.stop(_started)
+    # Not just what environment_urls() above started: the settings, imported before this
+    # file by pytest-django, usually started them.
+    embedded.stop(embedded.started_here())

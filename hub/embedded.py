@@ -27,6 +27,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "hub"
 
 
+_started_here: list[tuple[str, Path]] = []  # (service, its var/ directory)
+
+
 def postgres_tuning() -> str:
     """Settings written once, when the data directory is created. Memory follows the
     machine's (an eighth for shared buffers, at most 2 GB: the request table's indexes
@@ -170,6 +173,7 @@ def start_postgres() -> tuple[str, bool]:
         if socket_dir is None or not _pg_ready(socket_dir):
             raise EmbeddedServiceError(f"The embedded PostgreSQL in {pgdata} started but does not answer.")
         _ensure_database(socket_dir)
+        _started_here.append(("postgres", var_dir()))
         return _url(socket_dir), True
 
 
@@ -254,6 +258,7 @@ def start_redis() -> tuple[Path, bool]:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if _redis_ping(socket):
+                _started_here.append(("redis", var_dir()))
                 return socket, True
             time.sleep(0.05)
         log = directory / "redis.log"
@@ -298,6 +303,13 @@ def environment_urls() -> tuple[dict[str, str], list[str]]:
         if was_started:
             started.append("redis")
     return urls, started
+
+
+def started_here() -> list[str]:
+    """The services of this var/ that this process started, whichever import got there first
+    (a test run's settings start them before its conftest runs): the ones it should stop."""
+    here = var_dir()
+    return list(dict.fromkeys(name for name, directory in _started_here if directory == here))
 
 
 def stop(services: list[str]) -> None:

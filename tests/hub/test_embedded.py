@@ -70,3 +70,15 @@ def test_postgres_lock_file_is_ours_not_shared_by_every_user_of_the_machine(tmp_
     code = "from hub import embedded; print(embedded._pgserver().PostgresServer.lock_path)"
     lock = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert lock.stdout.strip().startswith(str(tmp_path / "var" / "run"))
+
+
+def test_a_process_stops_only_what_it_started_in_its_own_var(own_var, monkeypatch, tmp_path):
+    socket, started = embedded.start_redis()
+    assert started and embedded.started_here() == ["redis"]
+    # Seen from another var/ (the suite's shared one), this process started nothing there:
+    # its end must not stop services it found running.
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "elsewhere"))
+    assert embedded.started_here() == []
+    monkeypatch.setenv("HUB_VAR_DIR", str(own_var))
+    embedded.stop(embedded.started_here())
+    assert not embedded.redis_running()
