@@ -324,18 +324,36 @@ def _rollup_part(rollups: QuerySet, ranges, group_by: Sequence[str], bucket, zon
 
 # Closed days: a local day whose every hour is clean has day sums that only a recompute of one
 # of its hours can change, and a recompute gives that hour a new stamp. So a day's sums are
-# kept in the cache under a key made of everything that shapes them (who sees what, filters,
-# grouping, sums, zone, day) and of its hours' stamps: a changed hour is a new key, never a
-# stale answer. A 30-day chart then reads one day of rollups instead of thirty.
-_DAY_CACHE_VERSION = 1
+# kept in the cache under a key made of everything that shapes them (who sees what, grouping,
+# sums, zone, day) and of its hours' stamps: a changed hour is a new key, never a stale
+# answer. A 30-day chart then reads one day of rollups instead of thirty. Filtered reads are
+# not kept (every value typed in would be new keys), nor days whose midnight PostgreSQL's
+# time-zone rules place elsewhere than Python's.
+_DAY_CACHE_VERSION = 2
 DAY_CACHE_SECONDS = 7 * 24 * 3600
 
 
-def _whole_days(stamps: dict[datetime, str | None], zone) -> dict[date, list[datetime]]:
-    """Local days of ``zone`` whose every hour is in ``stamps`` with a known stamp: their hours."""
+def _database_days(stamps: dict[datetime, str | None], zone: zoneinfo.ZoneInfo) -> dict[datetime, date]:
+    """Each hour's local day as PostgreSQL sees it. Its time-zone rules are the ones that
+    bucket the rows, and may be a release apart from Python's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT extract(epoch FROM moment)::bigint, to_char(moment AT TIME ZONE %s, 'YYYYMMDD')::int "
+            "FROM generate_series(%s::timestamptz, %s::timestamptz, interval '1 hour') AS moment",
+            [zone.key, min(stamps), max(stamps)],
+        )
+        return {
+            datetime.fromtimestamp(epoch, UTC): date(day // 10_000, day // 100 % 100, day % 100)
+            for epoch, day in cursor.fetchall()
+        }
+
+
+def _whole_days(stamps: dict[datetime, str | None], zone, day_of: dict[datetime, date]) -> dict[date, list[datetime]]:
+    """Local days whose every hour is in ``stamps`` with a known stamp: their hours. A day counts
+    only where PostgreSQL's and Python's rules agree on where it starts and ends."""
     days: dict[date, list[datetime]] = {}
     for hour in sorted(stamps):
-        days.setdefault(hour.astimezone(zone).date(), []).append(hour)
+        days.setdefault(day_of[hour], []).append(hour)
     whole = {}
     for day, hours in days.items():
         day_start = datetime.combine(day, time.min, zone).astimezone(UTC)
@@ -353,12 +371,13 @@ def _day_key(shape: str, day: date, hours: list[datetime], stamps: dict[datetime
 def _rollup_days(rollups: QuerySet, stamps: dict[datetime, str], group_by, zone, fields, shape: str) -> list[dict]:
     """The rollup part per local day: closed days from the cache where it has them, the rest
     (days it lacks and days not wholly clean) in one query; the days it lacked are kept."""
-    whole = _whole_days(stamps, zone)
+    day_of = _database_days(stamps, zone)
+    whole = _whole_days(stamps, zone, day_of)
     keys = {day: _day_key(shape, day, hours, stamps) for day, hours in whole.items()}
     found = cache.get_many(list(keys.values()))
     cached_days = {day for day, key in keys.items() if key in found}
     rows = [row for day in sorted(cached_days) for row in found[keys[day]]]
-    wanted = [hour for hour in stamps if hour.astimezone(zone).date() not in cached_days]
+    wanted = [hour for hour in stamps if day_of[hour] not in cached_days]
     fresh = _rollup_part(rollups, _ranges(wanted), group_by, "day", zone, fields)
     rows += fresh
     computed: dict[date, list[dict]] = {day: [] for day in whole if day not in cached_days}
@@ -398,16 +417,17 @@ def totals(
     stamps, raw_ranges = _plan(start, end, bucket=bucket, zone=zone)
     # Per local day, so closed days come from the cache: day buckets, and whole windows that
     # span a day or more (a month's leaderboard) in a zone whose days start on UTC hours.
+    # Not with filters: each value typed in would be a new set of keys in the cache.
     by_days = (
-        zone is not None
+        isinstance(zone, zoneinfo.ZoneInfo)
+        and not filters
         and len(stamps) >= 24
         and (bucket == "day" or (bucket is None and _zone_on_whole_hours(zone, start, end)))
     )
     if by_days:
         scope = "all" if everyone or sees_everything(viewer) else f"user={viewer.pk}"
-        named = sorted((name, getattr(value, "pk", value)) for name, value in filters.items())
-        shape = repr((connection.settings_dict["NAME"], rollups.model._meta.db_table, scope, named,
-                      tuple(group_by), tuple(fields), zone.key))  # fmt: skip
+        shape = repr((connection.settings_dict["NAME"], rollups.model._meta.db_table, scope, tuple(group_by),
+                      tuple(fields), zone.key))  # fmt: skip
         rollup_rows = _rollup_days(rollups, stamps, group_by, zone, fields, shape)
         if bucket is None:
             rollup_rows = [{**row, "bucket": None} for row in rollup_rows]  # summed below

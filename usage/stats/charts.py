@@ -213,7 +213,7 @@ def variants(
     for metric in metrics:
         metric_unit = unit or UNITS[metric]
         columns = {name: by_metric[metric] for name, by_metric in by_key.items()}
-        ordered = order or sorted(columns, key=lambda name: (-(_sum(columns[name]) or 0), name))
+        ordered = order if order is not None else sorted(columns, key=lambda name: (-(_sum(columns[name]) or 0), name))
         kept, rest = ordered[:top], ordered[top:]
         if len(rest) == 1:
             kept, rest = ordered, []
