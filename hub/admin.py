@@ -9,12 +9,7 @@ from django.utils.translation import ngettext
 
 from hub.models import ApiKey, SystemSettings, User
 from hub.services import api_key_create
-
-
-def _has_requests(**lookup) -> bool:
-    from usage.models import MessageRequest
-
-    return MessageRequest.objects.filter(**lookup).exists()
+from hub.signals import has_history
 
 
 @admin.register(User)
@@ -44,7 +39,7 @@ class UserAdmin(DjangoUserAdmin):
         return actions
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        if obj is not None and _has_requests(user=obj):
+        if obj is not None and has_history(obj):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -92,7 +87,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return actions
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        if obj is not None and _has_requests(key=obj):
+        if obj is not None and has_history(obj):
             return False
         return super().has_delete_permission(request, obj)
 

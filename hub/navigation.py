@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
+
+from hub.visibility import is_known, may_see_leaderboard
 
 
 @dataclass(frozen=True)
 class Entry:
     url_name: str
     label: str
-    admin_only: bool = False
-    opened_by: str = ""  # a SystemSettings flag that opens an admin-only entry to everyone
+    #: who sees the entry: the page family's own rule from hub.visibility
+    shown_to: Callable = is_known
 
 
 ENTRIES = (
     Entry("home", _("Overview")),
     Entry("logs", _("Logs")),
-    Entry("leaderboard", _("Leaderboard"), admin_only=True, opened_by="allow_global_usage_view"),
+    Entry("leaderboard", _("Leaderboard"), shown_to=may_see_leaderboard),
     Entry("tokens", _("Tokens")),
     Entry("keys", _("API keys")),
     Entry("api-docs", _("API")),

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from hub.signals import has_history
 from providers.models import ModelPrice, Provider
 
 
@@ -21,11 +22,8 @@ class ProviderAdmin(admin.ModelAdmin):
         return actions
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        if obj is not None:
-            from usage.models import MessageRequest
-
-            if MessageRequest.objects.filter(provider=obj).exists():
-                return False
+        if obj is not None and has_history(obj):
+            return False
         return super().has_delete_permission(request, obj)
 
     @admin.action(description=_("Disable selected providers"))

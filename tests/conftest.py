@@ -73,27 +73,22 @@ def make_key():
 
 @pytest.fixture
 def make_request_row(db):
-    """Store one request row through the bulk write path; returns its MessageRequest."""
-    from usage import bulk
+    """Store one request row through the one write path (hours marked, signal sent); returns it."""
+    from usage.bulk import RequestRow
     from usage.models import MessageRequest
+    from usage.services import requests_store
 
     counter = itertools.count()
 
     def make(*, user: User, created_at: datetime | None = None, **fields) -> MessageRequest:
         created_at = created_at or datetime.now(UTC)
-        values = {name: None for name in bulk.COLUMNS}
-        values.update(
-            request_id=f"req-{next(counter)}-{created_at.timestamp()}",
-            created_at=created_at, user_id=user.pk, model="claude-sonnet-4-5", original_model="claude-sonnet-4-5",
-            endpoint="/v1/messages", status_code=200, is_stream=False, input_tokens=10, output_tokens=20,
-            cache_creation_tokens=0, cache_creation_5m_tokens=0, cache_creation_1h_tokens=0, cache_read_tokens=0,
-            reasoning_tokens=0, cost_multiplier=1, price_missing=False, session_id="", user_agent="", blocked_by="",
-            blocked_reason="",
-            error_message="",
-        )  # fmt: skip
+        values = {
+            "request_id": f"req-{next(counter)}-{created_at.timestamp()}", "created_at": created_at,
+            "user_id": user.pk, "model": "claude-sonnet-4-5", "original_model": "claude-sonnet-4-5",
+            "endpoint": "/v1/messages", "status_code": 200, "input_tokens": 10, "output_tokens": 20,
+        }  # fmt: skip
         values.update(fields)
-        partitions.ensure_partitions([created_at])
-        bulk.copy_requests([tuple(values[name] for name in bulk.COLUMNS)])
+        requests_store([RequestRow(**values)])
         return MessageRequest.objects.get(request_id=values["request_id"], created_at=created_at)
 
     return make

@@ -1,29 +1,65 @@
-"""The bulk write path into ``message_request``: COPY, never a save per row.
+"""COPY into ``message_request``: the mechanics under the one write path (``usage.services.requests_store``).
 
-Rows are tuples in ``COLUMNS`` order. ``copy_requests`` streams them with COPY into a
-temporary staging table, then moves them with one INSERT ... ON CONFLICT DO NOTHING,
-so a resent request (same request_id and created_at) is skipped, not doubled, and
-the count of rows really stored comes back. Partitions for the rows' months must
-exist (``usage.partitions.ensure_partitions``).
+Rows are ``RequestRow`` named tuples. ``copy_rows`` streams them with COPY into a temporary
+staging table, then moves them with one INSERT ... ON CONFLICT DO NOTHING, so a resent request
+(same request_id and created_at) is skipped, not doubled, and the identities of the rows
+really stored come back. Nothing but ``requests_store`` calls it: it neither creates
+partitions nor marks rollup hours.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 import orjson
 from django.db import connection, transaction
 from psycopg.types.json import Jsonb
 
-COLUMNS: tuple[str, ...] = (
-    "request_id", "created_at", "user_id", "key_id", "provider_id", "model", "original_model", "endpoint",
-    "status_code", "is_stream", "input_tokens", "output_tokens", "cache_creation_tokens",
-    "cache_creation_5m_tokens", "cache_creation_1h_tokens", "cache_read_tokens", "reasoning_tokens", "cost",
-    "cost_breakdown", "price_missing",
-    "cost_multiplier", "duration_ms", "ttft_ms", "session_id", "provider_chain", "user_agent", "messages_count",
-    "blocked_by", "blocked_reason", "error_message", "attributes",
-)  # fmt: skip
+
+class RequestRow(NamedTuple):
+    """One ``message_request`` row as written (the columns COPY fills, in order)."""
+
+    request_id: str
+    created_at: datetime
+    user_id: int
+    key_id: int | None = None
+    provider_id: int | None = None
+    model: str = ""
+    original_model: str = ""
+    endpoint: str = ""
+    status_code: int | None = None
+    is_stream: bool = False
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cache_creation_5m_tokens: int = 0
+    cache_creation_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: Decimal | None = None
+    cost_breakdown: Any = None
+    price_missing: bool = False
+    cost_multiplier: Decimal | int = 1
+    duration_ms: int | None = None
+    ttft_ms: int | None = None
+    session_id: str = ""
+    provider_chain: Any = None
+    user_agent: str = ""
+    messages_count: int | None = None
+    blocked_by: str = ""
+    blocked_reason: str = ""
+    error_message: str = ""
+    attributes: Any = None
+
+    @property
+    def identity(self) -> tuple[str, datetime]:
+        return self.request_id, self.created_at
+
+
+COLUMNS: tuple[str, ...] = RequestRow._fields
 JSON_COLUMNS = frozenset({"provider_chain", "attributes", "cost_breakdown"})
 _JSON_POSITIONS = tuple(i for i, name in enumerate(COLUMNS) if name in JSON_COLUMNS)
 _COLUMN_LIST = ", ".join(f'"{name}"' for name in COLUMNS)
@@ -59,21 +95,13 @@ def _stage(cursor, rows: Iterable[Sequence]) -> None:
 
 _MOVE = (
     f'INSERT INTO "message_request" ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM "{STAGE}" '
-    'ON CONFLICT ("request_id", "created_at") DO NOTHING'
+    'ON CONFLICT ("request_id", "created_at") DO NOTHING RETURNING "request_id", "created_at"'
 )
 
 
-def copy_requests(rows: Iterable[Sequence]) -> int:
-    """Store rows, skipping any already stored; return how many were new."""
+def copy_rows(rows: Iterable[RequestRow]) -> set[tuple[str, datetime]]:
+    """Store rows, skipping any already stored; return the identities of the new ones."""
     with transaction.atomic(), connection.cursor() as cursor:
         _stage(cursor, rows)
         cursor.execute(_MOVE)
-        return cursor.rowcount
-
-
-def copy_requests_returning(rows: Iterable[Sequence]) -> set[tuple[str, datetime]]:
-    """Store rows, skipping any already stored; return the (request_id, created_at) of the new ones."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        _stage(cursor, rows)
-        cursor.execute(_MOVE + ' RETURNING "request_id", "created_at"')
         return {(request_id, created_at) for request_id, created_at in cursor.fetchall()}

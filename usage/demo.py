@@ -23,7 +23,9 @@ from hub.services import api_key_create
 from providers.models import Provider
 from providers.pricing import PriceBook, Tokens
 from providers.services import SHIPPED_PRICES, prices_load_file
-from usage import bulk, partitions, rollups
+from usage import partitions
+from usage.bulk import RequestRow
+from usage.services import requests_store
 
 USERS = [
     ("alice", "Alice Chen"),
@@ -230,7 +232,7 @@ def generate_rows(world: World, *, rows: int, days: int, seed: int, end: datetim
                     on=moment.date(),
                 )
                 cost, breakdown = result.amount, result.breakdown
-            yield (
+            yield RequestRow(
                 f"demo-{seed}-{produced}",
                 moment,
                 user.pk,
@@ -279,14 +281,11 @@ def load(*, rows: int, days: int, seed: int, end: datetime | None = None, chunk:
         batch = [row for _, row in zip(range(chunk), generator, strict=False)]
         if not batch:
             break
-        with transaction.atomic():
-            rollups.mark_range(min(row[1] for row in batch), max(row[1] for row in batch))
-            stored += bulk.copy_requests(batch)
+        stored += len(requests_store(batch))
         if progress:
             progress(stored)
     # Autovacuum never analyses a partitioned parent: refresh the planner's statistics
     # after a bulk load so plans (and estimated counts) reflect the new rows.
     with connection.cursor() as cursor:
         cursor.execute('ANALYZE "message_request"')
-    rollups.schedule_rollup()
     return stored

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -18,6 +18,7 @@ from django.utils import timezone
 from hub.models import ApiKey, SystemSettings, User
 from providers.models import Provider
 from usage.models import MessageRequest
+from usage.periods import local_month_bounds
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -107,10 +108,7 @@ def log_csv(queryset: QuerySet[MessageRequest]) -> Iterator[str]:
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """[start, end) of a month written YYYY-MM, in the hub's time zone. Raises ValueError."""
-    zone = SystemSettings.get().zone
-    first = datetime.strptime(month, "%Y-%m").replace(tzinfo=zone)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following
+    return local_month_bounds(datetime.strptime(month, "%Y-%m").date())
 
 
 _STATEMENT_SECTIONS = (("user", "user_id", 0b011), ("key", "key_id", 0b101), ("provider", "provider_id", 0b110))

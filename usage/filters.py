@@ -8,49 +8,23 @@ never a silently widened or silently dropped filter.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hub.models import ApiKey, SystemSettings, User
+from hub.models import ApiKey, User
 from hub.visibility import sees_everything
 from providers.models import Provider
+from usage.definitions import ERROR, ZERO_TOKENS
 from usage.models import MessageRequest
+from usage.periods import RANGES, range_bounds
 
 DEFAULT_WINDOW = timedelta(days=7)
 STATUS_PATTERN = re.compile(r"^(?:[1-5]xx|[1-5]\d\d)$")
-RANGES = (
-    ("today", _("Today")),
-    ("yesterday", _("Yesterday")),
-    ("this_week", _("This week")),
-    ("this_month", _("This month")),
-    ("last_7_days", _("Last 7 days")),
-    ("last_30_days", _("Last 30 days")),
-)
-
-
-def range_bounds(name: str, *, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """[start, end) of a quick range, in the hub's time zone (a day there is not a UTC day)."""
-    zone = SystemSettings.get().zone
-    now = (now or timezone.now()).astimezone(zone)
-    midnight = datetime.combine(now.date(), time.min, tzinfo=zone)
-    if name == "today":
-        return midnight, midnight + timedelta(days=1)
-    if name == "yesterday":
-        return midnight - timedelta(days=1), midnight
-    if name == "this_week":
-        monday = midnight - timedelta(days=now.weekday())
-        return monday, monday + timedelta(days=7)
-    if name == "this_month":
-        first = midnight.replace(day=1)
-        following = (first + timedelta(days=32)).replace(day=1)
-        return first, following
-    days = {"last_7_days": 7, "last_30_days": 30}[name]
-    return now - timedelta(days=days), now + timedelta(minutes=1)
 
 
 class FlagInput(forms.CheckboxInput):
@@ -188,12 +162,10 @@ class MessageRequestFilterSet(django_filters.FilterSet):
     def filter_errors(self, queryset, name, value):
         if not value:
             return queryset
-        # The exact condition of the partial index mr_errors_created.
-        return queryset.filter(Q(status_code__gte=400) | ~Q(error_message=""))
+        # The condition of the partial index mr_errors_created, and of the rollups' error count.
+        return queryset.filter(ERROR)
 
     def filter_zero_tokens(self, queryset, name, value):
-        from usage.rollups import ZERO_TOKENS
-
         return queryset.filter(ZERO_TOKENS) if value else queryset
 
     def window(self) -> tuple[datetime, datetime | None]:

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from hub.visibility import VisibleQuerySet
+from usage.definitions import ERROR, TOKEN_KINDS, ZERO_TOKENS
 
 
 class MessageRequestQuerySet(VisibleQuerySet):
@@ -108,15 +109,13 @@ class MessageRequest(models.Model):
             models.Index(
                 fields=["created_at", "id"],
                 name="mr_errors_created",
-                condition=models.Q(status_code__gte=400) | ~models.Q(error_message=""),
+                condition=ERROR,
             ),
             # "Successful with zero tokens": rare rows, found without walking the window.
             models.Index(
                 fields=["created_at", "id"],
                 name="mr_zero_tokens_created",
-                condition=models.Q(
-                    status_code__lt=400, input_tokens=0, output_tokens=0, cache_creation_tokens=0, cache_read_tokens=0
-                ),
+                condition=ZERO_TOKENS,
             ),
         ]
 
@@ -125,10 +124,11 @@ class MessageRequest(models.Model):
 
     @property
     def total_tokens(self) -> int:
-        return self.input_tokens + self.cache_creation_tokens + self.cache_read_tokens + self.output_tokens
+        return sum(getattr(self, name) for name in TOKEN_KINDS)
 
     @property
     def is_error(self) -> bool:
+        """In Python what ``usage.definitions.ERROR`` says in SQL."""
         return bool(self.error_message) or (self.status_code is not None and self.status_code >= 400)
 
     @property
@@ -145,7 +145,7 @@ LATENCY_BOUNDS_MS = (
 
 class RollupSums(models.Model):
     """What both rollup levels share: the hour, the user and provider they sum for, and the
-    sums (usage.rollups.SUM_FIELDS)."""
+    sums (usage.rollups.SUM_FIELDS). Read through ``visible_to`` like the raw rows."""
 
     hour = models.DateTimeField()
     user = models.ForeignKey(
@@ -169,6 +169,8 @@ class RollupSums(models.Model):
     duration_count = models.BigIntegerField()
     ttft_sum = models.BigIntegerField()
     ttft_count = models.BigIntegerField()
+
+    objects = VisibleQuerySet.as_manager()
 
     class Meta:
         abstract = True

@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime
 
 from django.db import connections, transaction
 
+from usage.periods import add_months, month_of, months_between, next_month
+
 TABLE = "message_request"
 _LOCK_KEY = 0x6D72_7061  # an arbitrary constant for pg_advisory_xact_lock: "mrpa"
 
@@ -27,33 +29,8 @@ _LOCK_KEY = 0x6D72_7061  # an arbitrary constant for pg_advisory_xact_lock: "mrp
 _known: set[date] = set()
 
 
-def month_of(moment: datetime | date) -> date:
-    if isinstance(moment, datetime):
-        moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    return date(moment.year, moment.month, 1)
-
-
-def next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
-def add_months(month: date, count: int) -> date:
-    index = month.year * 12 + month.month - 1 + count
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def partition_name(month: date) -> str:
     return f"{TABLE}_p{month.year:04d}_{month.month:02d}"
-
-
-def months_between(start: datetime | date, end: datetime | date) -> list[date]:
-    """Every month from start's to end's, both included."""
-    month, last = month_of(start), month_of(end)
-    months = []
-    while month <= last:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 def existing_partitions(using: str = "default") -> dict[date, str]:

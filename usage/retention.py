@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from hub.models import SystemSettings
 from usage import partitions, rollups
+from usage.periods import utc_month_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +24,7 @@ def expired_months(*, now: datetime | None = None) -> dict:
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=SystemSettings.get().log_retention_days)
     return {
-        month: name
-        for month, name in partitions.existing_partitions().items()
-        if datetime.combine(partitions.next_month(month), datetime.min.time(), tzinfo=UTC) <= cutoff
+        month: name for month, name in partitions.existing_partitions().items() if utc_month_bounds(month)[1] <= cutoff
     }
 
 
@@ -40,9 +39,7 @@ def retention_apply(*, now: datetime | None = None) -> list[str]:
             # Detach first: a plain DROP of a partition would lock the parent for longer.
             cursor.execute(f'ALTER TABLE "{partitions.TABLE}" DETACH PARTITION "{name}"')
             cursor.execute(f'DROP TABLE "{name}"')
-            start = datetime.combine(month, datetime.min.time(), tzinfo=UTC)
-            end = datetime.combine(partitions.next_month(month), datetime.min.time(), tzinfo=UTC)
-            rollups.forget_months(start, end)
+            rollups.forget_months(*utc_month_bounds(month))
         dropped.append(name)
         logger.info("retention: dropped %s (requests of %s)", name, month.strftime("%Y-%m"))
     if dropped:

@@ -17,7 +17,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from hub.visibility import sees_everything
+from hub.visibility import audience
 from usage import rollups
 from usage.filters import MessageRequestFilterSet
 from usage.models import MessageRequest, RollupHour
@@ -227,8 +227,7 @@ def log_suggestions(*, viewer) -> dict[str, list[str]]:
     """Models and endpoints the viewer's requests used in the last 7 days, most used first,
     for the filter boxes. From the rollups, never DISTINCT over the request table; cached
     five minutes per visibility scope (everyone's for admins, one user's otherwise)."""
-    scope = "all" if sees_everything(viewer) else f"user-{viewer.pk}"
-    key = f"logs:suggestions:{scope}"
+    key = f"logs:suggestions:{audience(viewer)}"
     found = cache.get(key)
     if found is not None:
         return found

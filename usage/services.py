@@ -1,4 +1,7 @@
-"""Writes of request records: ingestion (DESIGN decision 5).
+"""Writes of request records: the one write path, and ingestion (DESIGN decision 5).
+
+``requests_store`` is the only way request rows reach ``message_request``: ingest, demo
+data, the OpenClaw import and the test fixtures all call it.
 
 ``records_ingest`` takes raw items in any supported format, turns each into a canonical
 record (``usage.ingest``), checks it against the hub (user, provider, sizes), prices it
@@ -11,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,10 +25,14 @@ from django.utils import timezone
 from hub.models import ApiKey, SystemSettings, User
 from providers.models import Provider, ProviderType
 from providers.pricing import PriceBook, Tokens
-from usage import bulk, partitions, rollups
+from usage import partitions, tasks
+from usage.bulk import RequestRow, copy_rows
 from usage.ingest._common import session_from_headers
 from usage.ingest.canonical import FORMATS, CanonicalRecord, RecordError
 from usage.ingest.detect import detect_format, parse_record
+from usage.models import MessageRequest
+from usage.rollups.compute import mark_hours
+from usage.signals import requests_stored
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +194,29 @@ def _keep_unknown_provider(record: CanonicalRecord, provider: Provider | None) -
         record.attributes.setdefault("provider", record.provider_name.strip())
 
 
-def _row(accepted: _Accepted, context: _Context, now: datetime) -> tuple:
+def requests_store(rows: Sequence[RequestRow]) -> list[RequestRow]:
+    """Store request rows, skipping any already stored; return the ones that were new.
+
+    In one transaction: the rows' partitions exist, their hours are marked dirty (so a rollup
+    running meanwhile cannot mark them clean without seeing these rows), COPY moves them in,
+    and ``usage.signals.requests_stored`` tells the listeners (sessions, budgets) which rows
+    were new, so their upserts commit or roll back with the rows. On commit, a worker is
+    asked to roll the hours up (idempotent: duplicates of the task are harmless).
+    """
+    if not rows:
+        return []
+    partitions.ensure_partitions({row.created_at for row in rows})
+    with transaction.atomic():
+        mark_hours(row.created_at for row in rows)
+        inserted = copy_rows(rows)
+        new = [row for row in rows if row.identity in inserted]
+        if new:
+            requests_stored.send(sender=MessageRequest, rows=new)
+        transaction.on_commit(tasks.rollups_process.delay)
+    return new
+
+
+def _row(accepted: _Accepted, context: _Context, now: datetime) -> RequestRow:
     record = accepted.record
     provider = accepted.provider
     settings = context.settings
@@ -210,7 +239,7 @@ def _row(accepted: _Accepted, context: _Context, now: datetime) -> tuple:
         ),  # fmt: skip
         on=created_at.astimezone(UTC).date(),
     )
-    values = {
+    return RequestRow(**{
         "request_id": record.request_id,
         "created_at": created_at,
         "user_id": accepted.user_id,
@@ -242,8 +271,7 @@ def _row(accepted: _Accepted, context: _Context, now: datetime) -> tuple:
         "blocked_reason": record.blocked_reason,
         "error_message": record.error_message,
         "attributes": _attributes(record, settings),
-    }
-    return tuple(values[name] for name in bulk.COLUMNS)
+    })  # fmt: skip
 
 
 def _seen_recently(request_ids: list[str], since: datetime) -> set[str]:
@@ -320,15 +348,9 @@ def records_ingest(
 
     if fresh:
         rows = [_row(item, context, now) for item in fresh]
-        partitions.ensure_partitions({row[1] for row in rows})
-        # The hours are marked in the rows' own transaction: a rollup running meanwhile
-        # cannot mark them clean without seeing these rows.
-        with transaction.atomic():
-            rollups.mark_hours(row[1] for row in rows)
-            inserted = bulk.copy_requests_returning(rows)
-        rollups.schedule_rollup()
+        inserted = {row.identity for row in requests_store(rows)}
         for item, row in zip(fresh, rows, strict=True):
-            (result.stored if (row[0], row[1]) in inserted else result.duplicates).append(item.index)
+            (result.stored if row.identity in inserted else result.duplicates).append(item.index)
     result.duplicates.sort()
     logger.info(
         "ingest owner=%s key=%s stored=%d duplicates=%d rejected=%d",

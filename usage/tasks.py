@@ -21,15 +21,16 @@ def retention_apply() -> list[str]:
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def rollups_process(limit: int = 500) -> int:
     """Roll up the hours marked dirty by writers (also swept by beat every minute) and the
-    recent hours nobody wrote to, then have the dashboard's closed days ready in the cache."""
+    recent hours nobody wrote to, then tell whoever listens (the dashboard warms its days)."""
     from django.utils import timezone
 
-    from usage.rollups import UNKNOWN_HOURS_WINDOW, floor_hour, rollup_dirty, rollup_unknown
-    from usage.stats.selectors import warm_dashboard
+    from usage.rollups.compute import UNKNOWN_HOURS_WINDOW, rollup_dirty, rollup_unknown
+    from usage.rollups.shape import floor_hour
+    from usage.signals import rollups_processed
 
     now = timezone.now()
     processed = rollup_dirty(limit=limit)
     processed += rollup_unknown(now - UNKNOWN_HOURS_WINDOW, floor_hour(now), limit=limit)
     if processed:
-        warm_dashboard(now)
+        rollups_processed.send(sender=rollups_process, hours=processed, now=now)
     return processed

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from hub.models import User
 from hub.visibility import sees_everything
 from usage import export
-from usage.filters import RANGES
+from usage.periods import RANGES
 from usage.selectors import (
     DEFAULT_PAGE_SIZE,
     PAGE_SIZES,

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "providers.apps.ProvidersConfig",
     "usage.apps.UsageConfig",
     "sessions_app.apps.SessionsAppConfig",
+    "stats.apps.StatsConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

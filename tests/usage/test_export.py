@@ -132,7 +132,7 @@ def test_each_section_of_the_statement_adds_up_to_the_months_total(client, admin
 
 
 def test_the_statement_agrees_with_the_leaderboard_and_the_log_of_the_month(client, admin_user, march):
-    from usage.stats.selectors import leaderboard
+    from stats.selectors import leaderboard
 
     for row in march:
         rollups.rollup_hour(rollups.floor_hour(row.created_at))  # the leaderboard reads the rollups

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from tests.usage import logs_world
 from tests.usage.logs_world import NOW, api_ids, ids, shown
-from usage.filters import MessageRequestFilterSet, range_bounds
+from usage.filters import MessageRequestFilterSet
+from usage.periods import range_bounds
 
 pytestmark = pytest.mark.django_db
 world = logs_world.world

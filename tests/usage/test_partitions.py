@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pytest
 from django.db import connection
 
-from usage import partitions
+from usage import partitions, periods
 from usage.models import MessageRequest
 
 pytestmark = pytest.mark.django_db
@@ -42,17 +42,18 @@ def test_months_ahead_are_ready_before_rows_arrive(db):
 
 
 def test_the_same_request_stored_twice_keeps_one_row(alice, make_request_row):
-    from usage import bulk
+    from usage.bulk import COLUMNS, RequestRow
+    from usage.services import requests_store
 
     row = make_request_row(user=alice)
-    values = MessageRequest.objects.filter(pk=row.pk).values_list(*bulk.COLUMNS).get()
-    assert bulk.copy_requests([values, values]) == 0
+    values = RequestRow(*MessageRequest.objects.filter(pk=row.pk).values_list(*COLUMNS).get())
+    assert requests_store([values, values]) == []
     assert MessageRequest.objects.filter(request_id=row.request_id).count() == 1
 
 
 def test_month_arithmetic_crosses_years():
-    assert partitions.add_months(date(2025, 11, 1), 3) == date(2026, 2, 1)
-    assert partitions.months_between(datetime(2025, 12, 31, tzinfo=UTC), date(2026, 1, 1)) == [
+    assert periods.add_months(date(2025, 11, 1), 3) == date(2026, 2, 1)
+    assert periods.months_between(datetime(2025, 12, 31, tzinfo=UTC), date(2026, 1, 1)) == [
         date(2025, 12, 1),
         date(2026, 1, 1),
     ]
@@ -61,12 +62,13 @@ def test_month_arithmetic_crosses_years():
 def test_two_bulk_writes_in_one_transaction_store_only_their_own_rows(alice, make_request_row):
     from django.db import transaction
 
-    from usage import bulk
+    from usage.bulk import COLUMNS, RequestRow
+    from usage.services import requests_store
 
     first = make_request_row(user=alice)
-    values = list(MessageRequest.objects.filter(pk=first.pk).values_list(*bulk.COLUMNS).get())
+    values = RequestRow(*MessageRequest.objects.filter(pk=first.pk).values_list(*COLUMNS).get())
     MessageRequest.objects.filter(pk=first.pk).delete()
-    values[0] = "second"
+    second = values._replace(request_id="second")
     with transaction.atomic():
-        assert bulk.copy_requests([values]) == 1  # the first call's staged row is not moved again
+        assert requests_store([second]) == [second]  # the first call's staged row is not moved again
     assert list(MessageRequest.objects.values_list("request_id", flat=True)) == ["second"]

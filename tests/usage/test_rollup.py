@@ -156,15 +156,15 @@ def test_rejects_a_time_that_is_not_the_start_of_an_hour():
 
 def test_an_hour_re_marked_by_a_writer_stays_dirty_until_rolled_again(alice, make_request_row):
     hour = BASE + timedelta(hours=8)
-    make_request_row(user=alice, created_at=hour + timedelta(minutes=1))
-    rollups.mark_hours([hour])
+    make_request_row(user=alice, created_at=hour + timedelta(minutes=1))  # the write path marks its hour
+    assert RollupHour.objects.get(hour=hour).dirty
     rollups.rollup_hour(hour)
-    assert not RollupHour.objects.get(hour=hour).dirty
+    clean = RollupHour.objects.get(hour=hour)
+    assert not clean.dirty
     # A writer lands a row and marks the hour: the version moves on.
     make_request_row(user=alice, created_at=hour + timedelta(minutes=2))
-    rollups.mark_hours([hour])
     state = RollupHour.objects.get(hour=hour)
-    assert state.dirty and state.version == 2
+    assert state.dirty and state.version == clean.version + 1
     assert rollups.rollup_dirty() == 1
     assert UsageHourly.objects.get(hour=hour).requests == 2 and not RollupHour.objects.get(hour=hour).dirty
 

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from hub.models import SystemSettings
 from usage import rollups
 from usage.models import RollupHour
+from usage.rollups import day_cache, read
 
 from .test_rollup import BASE, as_map, reference, traffic  # noqa: F401  (a fixture)
 
@@ -165,15 +166,15 @@ def test_filtered_reads_leave_nothing_in_the_cache(rolled, admin_user):
 
 def test_days_are_whole_only_where_postgresql_and_python_agree_on_midnight(rolled, admin_user, monkeypatch):
     # Time-zone rules a release apart: PostgreSQL puts midnight an hour later than Python does.
-    real = rollups._database_days
+    real = day_cache._database_days
 
     def shifted(stamps, zone):
         days = real(stamps, zone)
         return {hour: days.get(hour - rollups.HOUR, day) for hour, day in days.items()}
 
-    stamps = rollups._plan(*WHOLE_DAYS, bucket="day", zone=SHANGHAI)[0]
-    assert len(rollups._whole_days(stamps, SHANGHAI, real(stamps, SHANGHAI))) == 2
-    assert rollups._whole_days(stamps, SHANGHAI, shifted(stamps, SHANGHAI)) == {}
-    monkeypatch.setattr(rollups, "_database_days", shifted)
+    stamps = read._plan(*WHOLE_DAYS, bucket="day", zone=SHANGHAI)[0]
+    assert len(day_cache._whole_days(stamps, SHANGHAI, real(stamps, SHANGHAI))) == 2
+    assert day_cache._whole_days(stamps, SHANGHAI, shifted(stamps, SHANGHAI)) == {}
+    monkeypatch.setattr(day_cache, "_database_days", shifted)
     got = by_day(admin_user, window=WHOLE_DAYS)
     assert as_map(got, ("model",)) == reference(rolled, admin_user, *WHOLE_DAYS, ("model",), "day", SHANGHAI, {})

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hub.models import SystemSettings
+from stats import selectors
+from stats.charts import bucket_starts
 from usage import rollups
-from usage.stats import selectors
-from usage.stats.charts import bucket_starts
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

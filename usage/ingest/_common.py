@@ -479,38 +479,75 @@ def _token(value: Any, field: str) -> int:
     return read_int(value, field)
 
 
+STATUS_MIN, STATUS_MAX = 100, 599
+
+
+def _status(value: Any, field: str) -> int:
+    return read_int(value, field, minimum=STATUS_MIN, maximum=STATUS_MAX)
+
+
 @dataclass(frozen=True)
 class Field:
+    """A field a record may carry: how it is validated, and how the API documentation shows it
+    (``usage.api.serializers`` builds the OpenAPI schema from this table, so the documented
+    limits are the enforced ones)."""
+
     attribute: str  # the CanonicalRecord attribute it fills
     read: Reader
+    #: string, text (cut, never refused), integer, boolean, timestamp, provider_type, list, object, headers
+    kind: str
+    help: str = ""
+    minimum: int | None = None
+    maximum: int | None = None
 
+    @property
+    def max_length(self) -> int | None:
+        return MAX_LENGTHS.get(self.attribute) or TRUNCATED_LENGTHS.get(self.attribute)
+
+
+_TOKEN_HELP = {
+    "input_tokens": "Billed at the full input rate: WITHOUT cache reads/writes.",
+    "output_tokens": "Including reasoning tokens.",
+    "cache_creation_tokens": "Written to the prompt cache (all TTLs).",
+    "cache_creation_5m_tokens": "Part of cache_creation_tokens with a 5-minute TTL.",
+    "cache_creation_1h_tokens": "Part of cache_creation_tokens with a 1-hour TTL.",
+    "cache_read_tokens": "Served from the prompt cache.",
+    "reasoning_tokens": "Part of output_tokens spent reasoning.",
+}
 
 # Field names a record (native) or an envelope may carry, with the reader that validates each.
 FIELDS: dict[str, Field] = {
-    "request_id": Field("request_id", _request_id),
-    "created_at": Field("created_at", read_time),
-    "model": Field("model", _limited("model")),
-    "original_model": Field("original_model", _limited("original_model")),
-    "provider": Field("provider_name", _limited("provider_name")),
-    "provider_name": Field("provider_name", _limited("provider_name")),
-    "provider_type": Field("provider_type", _provider_type),
-    "endpoint": Field("endpoint", _limited("endpoint")),
-    "status_code": Field("status_code", lambda value, name: read_int(value, name, minimum=100, maximum=599)),
-    "is_stream": Field("is_stream", read_bool),
-    **{name: Field(name, _token) for name in TOKEN_FIELDS},
-    "duration_ms": Field("duration_ms", read_int),
-    "ttft_ms": Field("ttft_ms", read_int),
-    "session_id": Field("session_id", _limited("session_id")),
-    "user": Field("user", _limited("user")),
-    "user_agent": Field("user_agent", _limited("user_agent")),
-    "messages_count": Field("messages_count", read_int),
-    "error_message": Field("error_message", _cut("error_message")),
-    "blocked_by": Field("blocked_by", _limited("blocked_by")),
-    "blocked_reason": Field("blocked_reason", _cut("blocked_reason")),
-    "provider_chain": Field("provider_chain", _provider_chain),
-    "attributes": Field("attributes", _attributes),
-    "headers": Field("headers", read_headers),
-}
+    "request_id": Field("request_id", _request_id, "string", "Unique per request; with created_at, the idempotency "
+                        "key. Default: a digest of the record."),
+    "created_at": Field("created_at", read_time, "timestamp", "ISO-8601 with a zone (Z or an offset), or unix "
+                        "seconds. Default: arrival time."),
+    "model": Field("model", _limited("model"), "string", "The model that ran."),
+    "original_model": Field("original_model", _limited("original_model"), "string",
+                            "The model the client asked for, when a gateway redirected it."),
+    "provider": Field("provider_name", _limited("provider_name"), "string", "A provider's name in the hub."),
+    "provider_name": Field("provider_name", _limited("provider_name"), "string", "The same as provider."),
+    "provider_type": Field("provider_type", _provider_type, "provider_type"),
+    "endpoint": Field("endpoint", _limited("endpoint"), "string"),
+    "status_code": Field("status_code", _status, "integer", minimum=STATUS_MIN, maximum=STATUS_MAX),
+    "is_stream": Field("is_stream", read_bool, "boolean"),
+    **{name: Field(name, _token, "integer", _TOKEN_HELP[name], minimum=0, maximum=MAX_INT) for name in TOKEN_FIELDS},
+    "duration_ms": Field("duration_ms", read_int, "integer", minimum=0, maximum=MAX_INT),
+    "ttft_ms": Field("ttft_ms", read_int, "integer", "Time to first token, for streams.", minimum=0, maximum=MAX_INT),
+    "session_id": Field("session_id", _limited("session_id"), "string"),
+    "user": Field("user", _limited("user"), "string",
+                  "Only with an admin's key: the username, or the end user's key prefix, it belongs to."),
+    "user_agent": Field("user_agent", _limited("user_agent"), "string"),
+    "messages_count": Field("messages_count", read_int, "integer", minimum=0, maximum=MAX_INT),
+    "error_message": Field("error_message", _cut("error_message"), "text"),
+    "blocked_by": Field("blocked_by", _limited("blocked_by"), "string"),
+    "blocked_reason": Field("blocked_reason", _cut("blocked_reason"), "text"),
+    "provider_chain": Field("provider_chain", _provider_chain, "list",
+                            f"The providers tried, in order (at most {MAX_PROVIDER_CHAIN})."),
+    "attributes": Field("attributes", _attributes, "object", "question, answer, tool_calls, reasoning (kept when "
+                        "message storage is on) and custom keys."),
+    "headers": Field("headers", read_headers, "headers", "Request headers; a session id is read from them, "
+                     "credentials are dropped."),
+}  # fmt: skip
 
 
 def apply_fields(record: CanonicalRecord, obj: Mapping[str, Any], names: set[str] | frozenset[str]) -> None:

@@ -19,10 +19,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from usage.ingest._common import FIELDS, apply_fields, finish, read_int, type_name
+from usage.ingest._common import FIELDS, MAX_INT, Field, apply_fields, finish, read_int, type_name
 from usage.ingest.canonical import CanonicalRecord, RecordError
 
-NATIVE_FIELDS = frozenset(FIELDS) | {"total_tokens"}
+#: every field of the native format: the shared ones, and the total it checks but does not store
+NATIVE_FIELDS: dict[str, Field] = {
+    **FIELDS,
+    "total_tokens": Field("", read_int, "integer", "Optional check: must equal input + cache_creation + "
+                          "cache_read + output.", minimum=0, maximum=MAX_INT),
+}  # fmt: skip
 
 
 def parse_native(obj: dict[str, Any]) -> CanonicalRecord:

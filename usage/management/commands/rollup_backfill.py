@@ -2,10 +2,11 @@ import time
 
 from django.core.management.base import BaseCommand
 from django.db.models import Max, Min
+from django.utils import timezone
 
 from usage import rollups
 from usage.models import MessageRequest, RollupHour
-from usage.stats.selectors import warm_dashboard
+from usage.signals import rollups_processed
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             done += processed
             self.stdout.write(f"  {done:,}/{total:,} hours ({time.monotonic() - started:.0f} s)")
         elapsed = time.monotonic() - started
-        warm_dashboard()
+        rollups_processed.send(sender=self.__class__, hours=done, now=timezone.now())
         self.stdout.write(
             self.style.SUCCESS(
                 f"Rolled up {done:,} hours in {elapsed:.1f} s ({done / max(elapsed, 0.001):.0f} hours/s)."

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
@@ -15,36 +14,34 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from hub.models import ApiKey, SystemSettings, User
-from hub.visibility import sees_everything
-from usage.stats import charts, selectors
-from usage.stats.forms import StatsFilterForm
-from usage.stats.links import logs_url
-
-
-class PeriodForm(forms.Form):
-    period = forms.ChoiceField(choices=[(p, p) for p in selectors.PERIODS], required=False)
-    start = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"])
-    end = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"])
-    bucket = forms.ChoiceField(choices=[(b, b) for b in selectors.BUCKETS], required=False)
+from hub.visibility import LEADERBOARD_REFUSAL, may_see_leaderboard, may_see_logs_of, sees_everything
+from sessions_app import selectors as sessions
+from stats import charts, selectors
+from stats.forms import StatsFilterForm
+from stats.links import logs_url
+from stats.periods import MAX_BUCKETS, PERIODS, PeriodForm, StatsError, check_bucket
+from usage.definitions import TOKEN_KIND_LABELS, TOKEN_KINDS
 
 
 def _window(request, default: str) -> tuple[PeriodForm, str, datetime, datetime, list[str]]:
-    form = PeriodForm(request.GET)
-    errors: list[str] = []
-    period = default
-    if form.is_valid():
-        period = form.cleaned_data["period"] or default
-        if form.cleaned_data["start"] or form.cleaned_data["end"]:
-            period = "custom"  # dates typed in make a custom range, whatever period the page was on
-        try:
-            start, end = selectors.period_window(period, start=form.cleaned_data["start"], end=form.cleaned_data["end"])
-            return form, period, start, end, errors
-        except selectors.StatsError as error:
-            errors.append(f"{error.field}: {error.reason}")
-    else:
-        errors += [f"{name}: {' '.join(messages)}" for name, messages in form.errors.items()]
-    start, end = selectors.period_window(default)
-    return form, default, start, end, errors
+    form = PeriodForm(request.GET, default=default)
+    period, start, end = form.window()
+    return form, period, start, end, form.error_list()
+
+
+def _fit_buckets(start: datetime, end: datetime, bucket: str, errors: list[str]) -> tuple[datetime, str]:
+    """(start, bucket) of a chart that fits MAX_BUCKETS: days instead of too many hours, and
+    the last MAX_BUCKETS days of a longer window, each said in ``errors``."""
+    try:
+        check_bucket(start, end, bucket)
+        return start, bucket
+    except StatsError as error:
+        if bucket == "hour":
+            errors.append(error.reason)
+            return _fit_buckets(start, end, "day", errors)
+    start = end - timedelta(days=MAX_BUCKETS)
+    errors.append(_("Shown from %(start)s: a chart has at most 1,000 days.") % {"start": start.date()})
+    return start, "day"
 
 
 PERIOD_LABELS = {
@@ -60,10 +57,6 @@ def _period_links(request) -> list[tuple[str, str, str]]:
     """(period, label, url) of the quick periods, keeping the page's other choices."""
     kept = {name: request.GET[name] for name in KEPT_PARAMETERS if request.GET.get(name)}
     return [(name, str(label), "?" + urlencode({**kept, "period": name})) for name, label in PERIOD_LABELS.items()]
-
-
-def _may_see_leaderboard(user) -> bool:
-    return sees_everything(user) or SystemSettings.get().allow_global_usage_view
 
 
 def _dashboard_panel(request, *, panel_id: str, title: str, start: datetime, end: datetime, bucket: str):
@@ -98,8 +91,8 @@ def home(request):
             "today": logs_url(start=cards["start"], end=cards["end"]),
             "today_errors": logs_url(start=cards["start"], end=cards["end"], errors="true"),
         },
-        "sessions": selectors.active_sessions(viewer=request.user, now=now),
-        "session_count": selectors.active_session_count(viewer=request.user, now=now),
+        "sessions": sessions.active_sessions(viewer=request.user, now=now),
+        "session_count": sessions.active_session_count(viewer=request.user, now=now),
         "hourly": _dashboard_panel(request, panel_id="chart-hourly", title=_("Last 24 hours, per hour"),
                                    start=windows["hours"], end=now, bucket="hour"),
         "daily": _dashboard_panel(request, panel_id="chart-daily", title=_("Last 30 days, per day"),
@@ -116,14 +109,10 @@ def _period_query(request) -> str:
     return urlencode(kept)
 
 
-def _may_see_logs_of(viewer, user_id: int | None) -> bool:
-    return sees_everything(viewer) or (user_id is not None and user_id == viewer.pk)
-
-
 @login_required
 def leaderboard(request):
-    if not _may_see_leaderboard(request.user):
-        raise PermissionDenied(_("The leaderboard is for admins unless System settings open it to everyone."))
+    if not may_see_leaderboard(request.user):
+        raise PermissionDenied(LEADERBOARD_REFUSAL)
     form, period, start, end, errors = _window(request, "today")
     by = request.GET.get("by", "user")
     if by not in selectors.LEADERBOARDS:
@@ -136,7 +125,7 @@ def leaderboard(request):
         # Log links only where the viewer may read those logs: an admin, or a user's own row.
         if by == "user":
             entry["detail"] = f"{reverse('leaderboard-user', args=[entry['id']])}?{query}"
-            filters = {"user": entry["id"]} if _may_see_logs_of(request.user, entry["id"]) else None
+            filters = {"user": entry["id"]} if may_see_logs_of(request.user, entry["id"]) else None
         elif by == "provider":
             filters = {"provider": entry["id"]} if everyone and entry["id"] is not None else None
         else:
@@ -144,7 +133,7 @@ def leaderboard(request):
         entry["logs"] = logs_url(start=start, end=end, **filters) if filters is not None else None
         entry["error_logs"] = logs_url(start=start, end=end, errors="true", **filters) if filters is not None else None
     context = {"board": board, "by": by, "period": period, "start": start, "end": end, "errors": errors,
-               "form": form, "periods": selectors.PERIODS, "boards": selectors.LEADERBOARDS, "query": query,
+               "form": form, "periods": PERIODS, "boards": selectors.LEADERBOARDS, "query": query,
                "period_links": _period_links(request)}  # fmt: skip
     return render(request, "stats/leaderboard.html", context)
 
@@ -154,19 +143,14 @@ def leaderboard_user(request, pk: int):
     """One user's figures. Their own page for everyone; another user's for admins, and for users
     only when System settings open the leaderboard: then figures only, no links into their logs."""
     own = request.user.pk == pk
-    if not (own or _may_see_leaderboard(request.user)):
-        raise PermissionDenied
+    if not (own or may_see_leaderboard(request.user)):
+        raise PermissionDenied(LEADERBOARD_REFUSAL)
     person = get_object_or_404(User, pk=pk)
     form, period, start, end, errors = _window(request, "month")
     zone = SystemSettings.get().zone
-    bucket = "hour" if end - start <= timedelta(days=2) else "day"
-    try:
-        selectors.check_bucket(start, end, bucket)
-    except selectors.StatsError:
-        start = end - timedelta(days=selectors.MAX_BUCKETS)
-        errors.append(_("Shown from %(start)s: a chart has at most 1,000 days.") % {"start": start.date()})
+    start, bucket = _fit_buckets(start, end, "hour" if end - start <= timedelta(days=2) else "day", errors)
     cells = selectors.user_cells(viewer=request.user, user_id=pk, start=start, end=end, bucket=bucket)
-    logs = _may_see_logs_of(request.user, pk)
+    logs = may_see_logs_of(request.user, pk)
     provider_ids = {cell["provider"]: cell["provider_id"] for cell in cells}
 
     def model_link(name: str) -> str | None:
@@ -189,18 +173,10 @@ def leaderboard_user(request, pk: int):
         "by_provider": selectors.fold_cells(cells, "provider", link=provider_link),
         "logs": logs_url(start=start, end=end, user=pk) if logs else None,
         "error_logs": logs_url(start=start, end=end, user=pk, errors="true") if logs else None,
-        "periods": selectors.PERIODS, "period_links": _period_links(request), "query": _period_query(request),
-        "may_see_leaderboard": _may_see_leaderboard(request.user),
+        "periods": PERIODS, "period_links": _period_links(request), "query": _period_query(request),
+        "may_see_leaderboard": may_see_leaderboard(request.user),
     }  # fmt: skip
     return render(request, "stats/leaderboard_user.html", context)
-
-
-TOKEN_KINDS = (
-    ("input_tokens", gettext_lazy("Input")),
-    ("cache_creation_tokens", gettext_lazy("Cache write")),
-    ("cache_read_tokens", gettext_lazy("Cache read")),
-    ("output_tokens", gettext_lazy("Output")),
-)
 
 
 def _log_filters(filters: dict) -> dict:
@@ -217,18 +193,14 @@ def tokens(request):
     )
     filter_form = StatsFilterForm(request.GET, viewer=request.user)
     filters = filter_form.filters() if filter_form.is_valid() else {}
-    try:
-        selectors.check_bucket(start, end, bucket)
-    except selectors.StatsError as error:
-        errors.append(error.reason)
-        bucket = "day"
+    start, bucket = _fit_buckets(start, end, bucket, errors)
     if filter_form.is_valid():
         stats = selectors.token_statistics(viewer=request.user, start=start, end=end, bucket=bucket, filters=filters)
     else:
         stats = {"summary": {"requests": 0}, "per_model": [], "series": []}  # a refused filter never widens
-    labels = {name: str(label) for name, label in TOKEN_KINDS}
+    labels = {name: str(TOKEN_KIND_LABELS[name]) for name in TOKEN_KINDS}
     cells = [{"bucket": row["bucket"], "kind": labels[name], "tokens": row[name]}
-             for row in stats["series"] for name, _label in TOKEN_KINDS]  # fmt: skip
+             for row in stats["series"] for name in TOKEN_KINDS]  # fmt: skip
     kinds = {"kind": {"key": lambda cell: cell["kind"], "link": lambda name: None, "order": list(labels.values())}}
     chart = charts.panel(
         cells, panel_id="chart-tokens", start=start, end=end, bucket=bucket, zone=SystemSettings.get().zone,
@@ -240,7 +212,7 @@ def tokens(request):
         row["link"] = logs_url(start=start, end=end, **{**log_filters, "original_model": row["original_model"]})
     context = {
         **stats, "chart": chart, "period": period, "start": start, "end": end, "bucket": bucket, "errors": errors,
-        "periods": selectors.PERIODS, "filter_form": filter_form, "period_links": _period_links(request),
+        "periods": PERIODS, "filter_form": filter_form, "period_links": _period_links(request),
         "links": {
             "all": logs_url(start=start, end=end, **log_filters),
             "zero_tokens": logs_url(start=start, end=end, zero_tokens="true", **log_filters),

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from usage.stats import api, views
+from stats import views
+from stats.api import views as api
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from usage.stats.links import logs_url
+from stats.links import logs_url
+from stats.periods import MAX_BUCKETS
 
 TOP_SERIES = 8
-MAX_BUCKETS = 1_000
 METRICS = {"requests": gettext_lazy("Requests"), "cost": gettext_lazy("Cost (USD)"), "tokens": gettext_lazy("Tokens")}
 BREAKDOWNS = {"model": gettext_lazy("By model"), "provider": gettext_lazy("By provider")}
 

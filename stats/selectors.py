@@ -9,74 +9,23 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from hub.models import SystemSettings, User
-from hub.visibility import sees_everything
+from hub.visibility import Scope, sees_everything
 from providers.models import Provider
-from usage import partitions, rollups
-from usage.filters import range_bounds
-from usage.models import MessageRequest
+from stats.periods import StatsError, check_bucket
+from usage import rollups
+from usage.definitions import TOKEN_KINDS, TOKEN_KINDS_WITH_REASONING, cache_hit_ratio, ratio, total_tokens
+from usage.periods import range_bounds
 
-PERIODS = ("today", "week", "month", "all", "custom")
-BUCKETS = ("hour", "day")
 LEADERBOARDS = ("user", "provider", "model")
-ACTIVE_SESSION_WINDOW = timedelta(minutes=5)
 NO_PROVIDER = gettext_lazy("(no provider)")
-_RANGE_OF = {"today": "today", "week": "this_week", "month": "this_month"}
 
-
-class StatsError(ValueError):
-    """A bad parameter: ``field`` names it."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-
-def period_window(period: str, *, start: datetime | None = None, end: datetime | None = None):
-    """[start, end) of a leaderboard period in the system time zone."""
-    if period in _RANGE_OF:
-        return range_bounds(_RANGE_OF[period])
-    if period == "all":
-        months = partitions.existing_partitions()
-        first = min(months) if months else timezone.now().date()
-        start = datetime(first.year, first.month, 1, tzinfo=SystemSettings.get().zone)
-        return start, timezone.now() + timedelta(hours=1)
-    if period == "custom":
-        if start is None or end is None:
-            raise StatsError("start", "a custom period needs start and end")
-        if start >= end:
-            raise StatsError("end", "must be after start")
-        return start, end
-    raise StatsError("period", f"one of {', '.join(PERIODS)}")
-
-
-MAX_BUCKETS = 1_000
-TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 # The sums a chart or series needs: fewer sums make the rollup scan faster.
-CHART_FIELDS = ("requests", "errors", "cost", *TOKEN_FIELDS)
-TOKEN_STAT_FIELDS = ("requests", *TOKEN_FIELDS, "reasoning_tokens", "zero_token_successes")
-
-
-def check_bucket(start: datetime, end: datetime, bucket: str) -> None:
-    """A bucket is hour or day, and a series has at most MAX_BUCKETS of them."""
-    if bucket not in BUCKETS:
-        raise StatsError("bucket", f"one of {', '.join(BUCKETS)}")
-    count = (end - start) / (timedelta(hours=1) if bucket == "hour" else timedelta(days=1))
-    if count > MAX_BUCKETS:
-        raise StatsError("bucket", f"{count:,.0f} {bucket}s is more than {MAX_BUCKETS:,}: use days or a shorter period")
-
-
-def tokens_total(row: dict) -> int:
-    return row["input_tokens"] + row["output_tokens"] + row["cache_creation_tokens"] + row["cache_read_tokens"]
-
-
-def _ratio(part, whole) -> float | None:
-    return None if not whole else part / whole
+CHART_FIELDS = ("requests", "errors", "cost", *TOKEN_KINDS)
+TOKEN_STAT_FIELDS = ("requests", *TOKEN_KINDS_WITH_REASONING, "zero_token_successes")
 
 
 def _summary(row: dict | None) -> dict:
@@ -86,7 +35,7 @@ def _summary(row: dict | None) -> dict:
         "requests": row["requests"],
         "errors": row["errors"],
         "cost": row["cost"],
-        "tokens": tokens_total(row),
+        "tokens": total_tokens(row),
         "input_tokens": row["input_tokens"],
         "output_tokens": row["output_tokens"],
         "cache_creation_tokens": row["cache_creation_tokens"],
@@ -116,35 +65,6 @@ def overview(*, viewer, now: datetime | None = None) -> dict:
     }
 
 
-def active_sessions(*, viewer, now: datetime | None = None, limit: int = 50) -> list[dict]:
-    """Sessions with a request in the last five minutes: a small window of raw rows."""
-    since = (now or timezone.now()) - ACTIVE_SESSION_WINDOW
-    rows = (
-        MessageRequest.objects.visible_to(viewer)
-        .live()
-        .filter(created_at__gte=since)
-        .exclude(session_id="")
-        .values("session_id", "user__username", "user_id")
-        .annotate(
-            requests=Count("id"),
-            input_tokens=Sum("input_tokens"),
-            output_tokens=Sum("output_tokens"),
-            cost=Sum("cost"),
-            model=Max("model"),
-            last=Max("created_at"),
-        )
-        .order_by("-last")
-    )
-    return list(rows[:limit])
-
-
-def active_session_count(*, viewer, now: datetime | None = None) -> int:
-    """How many sessions had a request in the last five minutes (the list shows the latest few)."""
-    since = (now or timezone.now()) - ACTIVE_SESSION_WINDOW
-    recent = MessageRequest.objects.visible_to(viewer).live().filter(created_at__gte=since).exclude(session_id="")
-    return recent.values("session_id").distinct().count()
-
-
 def timeseries(
     *, viewer, start: datetime, end: datetime, bucket: str, by: str | None = None, filters: dict | None = None
 ) -> list[dict]:
@@ -171,7 +91,7 @@ def timeseries(
             "requests": row["requests"],
             "errors": row["errors"],
             "cost": row["cost"],
-            "tokens": tokens_total(row),
+            "tokens": total_tokens(row),
         }
         for row in sorted(rows, key=lambda r: (r["bucket"], str(key(r))))
     ]
@@ -182,14 +102,14 @@ def _provider_names() -> dict:
 
 
 def breakdown_cells(
-    *, viewer, start: datetime, end: datetime, bucket: str, filters: dict | None = None, everyone: bool = False
+    *, viewer, start: datetime, end: datetime, bucket: str, filters: dict | None = None, scope: Scope = Scope.OWN
 ) -> list[dict]:
     """Requests, errors, cost and tokens per bucket, provider and model (as asked for): one pass
     over the rollups serves the charts by model and by provider alike."""
     check_bucket(start, end, bucket)
     rows = rollups.totals(
         viewer=viewer, start=start, end=end, group_by=("provider_id", "original_model"), bucket=bucket,
-        filters=filters, zone=SystemSettings.get().zone, everyone=everyone, fields=CHART_FIELDS,
+        filters=filters, zone=SystemSettings.get().zone, scope=scope, fields=CHART_FIELDS,
     )  # fmt: skip
     names = _provider_names()
     return [
@@ -201,7 +121,7 @@ def breakdown_cells(
             "requests": row["requests"],
             "errors": row["errors"],
             "cost": row["cost"],
-            "tokens": tokens_total(row),
+            "tokens": total_tokens(row),
         }
         for row in rows
     ]
@@ -230,14 +150,9 @@ def warm_dashboard(now: datetime | None = None) -> bool:
 
 def user_cells(*, viewer, user_id: int, start: datetime, end: datetime, bucket: str) -> list[dict]:
     """One user's cells (see ``breakdown_cells``). Another user's figures only for an admin, or
-    for anyone while System settings open the leaderboard to everyone; else nothing."""
-    everyone = (
-        user_id != getattr(viewer, "pk", None)
-        and not sees_everything(viewer)
-        and SystemSettings.get().allow_global_usage_view
-    )
+    for anyone who may see the leaderboard; else nothing."""
     return breakdown_cells(
-        viewer=viewer, start=start, end=end, bucket=bucket, filters={"user_id": user_id}, everyone=everyone
+        viewer=viewer, start=start, end=end, bucket=bucket, filters={"user_id": user_id}, scope=Scope.LEADERBOARD
     )
 
 
@@ -253,7 +168,7 @@ def fold_cells(cells: list[dict], key: str | None = None, *, link=None):
         if cell["cost"] is not None:
             target["cost"] = cell["cost"] if target["cost"] is None else target["cost"] + cell["cost"]
     for target in groups.values():
-        target["success_rate"] = _ratio(target["requests"] - target["errors"], target["requests"])
+        target["success_rate"] = ratio(target["requests"] - target["errors"], target["requests"])
         target["link"] = link(target["name"]) if link and key else None
     if key is None:
         return groups.get(None, {"requests": 0, "errors": 0, "tokens": None, "cost": None, "success_rate": None})
@@ -263,10 +178,9 @@ def fold_cells(cells: list[dict], key: str | None = None, *, link=None):
 def leaderboard(*, viewer, start: datetime, end: datetime, by: str) -> list[dict]:
     if by not in LEADERBOARDS:
         raise StatsError("by", f"one of {', '.join(LEADERBOARDS)}")
-    everyone = not sees_everything(viewer) and SystemSettings.get().allow_global_usage_view
     group = {"user": "user_id", "provider": "provider_id", "model": "original_model"}[by]
     rows = rollups.totals(
-        viewer=viewer, start=start, end=end, group_by=(group,), zone=SystemSettings.get().zone, everyone=everyone
+        viewer=viewer, start=start, end=end, group_by=(group,), zone=SystemSettings.get().zone, scope=Scope.LEADERBOARD
     )
     names = (
         {user.pk: str(user) for user in User.objects.filter(pk__in=[row[group] for row in rows])}
@@ -277,8 +191,7 @@ def leaderboard(*, viewer, start: datetime, end: datetime, by: str) -> list[dict
     )
     board = []
     for row in rows:
-        total = tokens_total(row)
-        prompt = row["input_tokens"] + row["cache_read_tokens"] + row["cache_creation_tokens"]
+        total = total_tokens(row)
         entry = {
             "id": row[group] if by != "model" else None,
             "name": names.get(row[group], "—") if by != "model" else (row[group] or "—"),
@@ -287,11 +200,11 @@ def leaderboard(*, viewer, start: datetime, end: datetime, by: str) -> list[dict
             "errors": row["errors"],
             "cost": row["cost"],
             "tokens": total,
-            "success_rate": _ratio(row["requests"] - row["errors"], row["requests"]),
-            "cache_hit_rate": _ratio(row["cache_read_tokens"], prompt),
-            "avg_duration_ms": _ratio(row["duration_sum"], row["duration_count"]),
-            "avg_ttft_ms": _ratio(row["ttft_sum"], row["ttft_count"]),
-            "output_tokens_per_second": _ratio(row["output_tokens"], row["duration_sum"] / 1000)
+            "success_rate": ratio(row["requests"] - row["errors"], row["requests"]),
+            "cache_hit_rate": cache_hit_ratio(row),
+            "avg_duration_ms": ratio(row["duration_sum"], row["duration_count"]),
+            "avg_ttft_ms": ratio(row["ttft_sum"], row["ttft_count"]),
+            "output_tokens_per_second": ratio(row["output_tokens"], row["duration_sum"] / 1000)
             if row["duration_sum"]
             else None,
             "cost_per_million_tokens": (row["cost"] / total * 1_000_000) if row["cost"] is not None and total else None,
@@ -303,7 +216,7 @@ def leaderboard(*, viewer, start: datetime, end: datetime, by: str) -> list[dict
     if by == "model":
         # Beside each model as asked for: the models that actually ran it (a redirect shows here).
         ran = rollups.totals(viewer=viewer, start=start, end=end, group_by=("original_model", "model"),
-                             zone=SystemSettings.get().zone, everyone=everyone, fields=("requests",))  # fmt: skip
+                             zone=SystemSettings.get().zone, scope=Scope.LEADERBOARD, fields=("requests",))  # fmt: skip
         ran_as: dict[str, list] = {}
         for row in sorted(ran, key=lambda r: -r["requests"]):
             ran_as.setdefault(row["original_model"], []).append({"model": row["model"], "requests": row["requests"]})
@@ -339,24 +252,18 @@ def token_statistics(*, viewer, start: datetime, end: datetime, bucket: str, fil
     )  # fmt: skip
     per_model = _fold(cells, "original_model")
     series = sorted(_fold(cells, "bucket"), key=lambda row: row["bucket"])
-    summary = {name: sum(row[name] for row in per_model) for name in (
-        "requests", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "reasoning_tokens",
-        "zero_token_successes",
-    )}  # fmt: skip
-    summary["total_tokens"] = tokens_total(summary) if summary["requests"] else None
-    prompt = summary["input_tokens"] + summary["cache_read_tokens"] + summary["cache_creation_tokens"]
-    summary["cache_hit_ratio"] = _ratio(summary["cache_read_tokens"], prompt)
-    kinds = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "reasoning_tokens")
+    summary = {name: sum(row[name] for row in per_model) for name in TOKEN_STAT_FIELDS}
+    summary["total_tokens"] = total_tokens(summary) if summary["requests"] else None
+    summary["cache_hit_ratio"] = cache_hit_ratio(summary)
+    kinds = TOKEN_KINDS_WITH_REASONING
     per_model_rows = [
         {
             "model": row["original_model"] or "—",
             "original_model": row["original_model"],
             "requests": row["requests"],
             **{kind: row[kind] for kind in kinds},
-            "total_tokens": tokens_total(row),
-            "cache_hit_ratio": _ratio(
-                row["cache_read_tokens"], row["input_tokens"] + row["cache_read_tokens"] + row["cache_creation_tokens"]
-            ),
+            "total_tokens": total_tokens(row),
+            "cache_hit_ratio": cache_hit_ratio(row),
         }
         for row in per_model
     ]

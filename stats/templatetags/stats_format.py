@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import template
 from django.utils.formats import number_format
 
-from usage.stats.charts import format_value
+from stats.charts import format_value
 
 register = template.Library()
 

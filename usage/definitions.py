@@ -1,0 +1,73 @@
+"""Business definitions of a request, each written once and imported everywhere else.
+
+"An error", "a successful request with zero tokens", the token kinds and their total, the
+cache hit ratio and a status class are used by the log filters, the partial indexes, the
+rollups, the statistics and the exports alike: change one here and every reader follows.
+The SQL spelling of a condition is compiled from its ``Q`` (``condition_sql``), never
+written a second time by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+from django.db import connection
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+#: a request that failed: an HTTP status of 400 or more, or an error message
+ERROR = Q(status_code__gte=400) | ~Q(error_message="")
+#: a request that succeeded yet reported no tokens at all: a data-quality problem worth a look
+ZERO_TOKENS = Q(status_code__lt=400, input_tokens=0, output_tokens=0, cache_creation_tokens=0, cache_read_tokens=0)
+
+#: the billed token kinds, in the order pages show them; their sum is the request's total
+TOKEN_KINDS = ("input_tokens", "cache_creation_tokens", "cache_read_tokens", "output_tokens")
+TOKEN_KIND_LABELS = {
+    "input_tokens": _("Input"),
+    "cache_creation_tokens": _("Cache write"),
+    "cache_read_tokens": _("Cache read"),
+    "output_tokens": _("Output"),
+    "reasoning_tokens": _("Reasoning"),
+}
+#: the kinds a breakdown shows: the billed ones plus reasoning, which is part of output
+TOKEN_KINDS_WITH_REASONING = (*TOKEN_KINDS, "reasoning_tokens")
+
+
+def _value(row, name: str) -> int:
+    return (row[name] if isinstance(row, Mapping) else getattr(row, name)) or 0
+
+
+def total_tokens(row) -> int:
+    """Input + cache creation + cache read + output (reasoning is inside output)."""
+    return sum(_value(row, name) for name in TOKEN_KINDS)
+
+
+def prompt_tokens(row) -> int:
+    """Everything sent to the model: full-price input, cache writes and cache reads."""
+    return _value(row, "input_tokens") + _value(row, "cache_creation_tokens") + _value(row, "cache_read_tokens")
+
+
+def ratio(part, whole) -> float | None:
+    """part / whole, or None when there is nothing to divide by (shown as "—", never 0)."""
+    return None if not whole else part / whole
+
+
+def cache_hit_ratio(row) -> float | None:
+    """The share of prompt tokens served from the cache."""
+    return ratio(_value(row, "cache_read_tokens"), prompt_tokens(row))
+
+
+def status_class(status_code: int | None) -> int:
+    """2 for 2xx, 4 for 4xx, ...; 0 when no status was recorded (the rollups' status_class)."""
+    return 0 if status_code is None else status_code // 100
+
+
+@cache
+def condition_sql(name: str) -> str:
+    """``ERROR`` or ``ZERO_TOKENS`` as SQL over ``message_request`` (for the rollup's FILTERs)."""
+    from usage.models import MessageRequest
+
+    query = MessageRequest.objects.filter({"ERROR": ERROR, "ZERO_TOKENS": ZERO_TOKENS}[name]).query
+    sql, params = query.get_compiler(connection=connection).compile(query.where)
+    return connection.ops.compose_sql(sql, params)

@@ -1,0 +1,165 @@
+"""The write side of the rollups: marking hours dirty and recomputing them.
+
+Whoever writes request rows marks their UTC hours dirty in the same transaction
+(``mark_hours``, done by the one write path in ``usage.services``); ``rollup_hour`` rewrites
+one hour's rollup rows from the raw rows in one transaction and clears the mark only if
+nobody re-marked the hour meanwhile. Running it twice, concurrently (an advisory lock per
+hour) or after a crash leaves the same rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import cache
+
+from django.db import connection, transaction
+
+from usage.definitions import condition_sql
+from usage.models import LATENCY_BOUNDS_MS, RollupHour, UsageHourly, UsageHourlyBrief
+from usage.rollups.shape import HOUR, SUM_FIELDS, check_hour, floor_hour
+
+logger = logging.getLogger(__name__)
+# Hours nobody wrote to get a clean state this far back (the longest window a page charts by day).
+UNKNOWN_HOURS_WINDOW = timedelta(days=35)
+_LOCK_NAMESPACE = 0x726F6C6C  # "roll": pg_advisory_xact_lock(namespace, hour)
+
+
+def mark_hours(hours: Iterable[datetime]) -> None:
+    """Mark hours dirty. Call inside the transaction that writes their rows."""
+    hours = sorted({floor_hour(hour) for hour in hours})
+    if not hours:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO usage_rollup_hour (hour, dirty, version)
+            SELECT unnest(%s::timestamptz[]), true, 1
+            ON CONFLICT (hour) DO UPDATE SET dirty = true, version = usage_rollup_hour.version + 1
+            """,
+            [hours],
+        )
+
+
+def mark_range(start: datetime, end: datetime) -> None:
+    """Mark every hour from start's to end's (a backfill, a retention drop)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO usage_rollup_hour (hour, dirty, version)
+            SELECT generate_series(%s::timestamptz, %s::timestamptz, interval '1 hour'), true, 1
+            ON CONFLICT (hour) DO UPDATE SET dirty = true, version = usage_rollup_hour.version + 1
+            """,
+            [floor_hour(start), floor_hour(end)],
+        )
+
+
+def _histogram_sql() -> str:
+    bounds = (0, *LATENCY_BOUNDS_MS)
+    parts = []
+    for index, low in enumerate(bounds):
+        high = bounds[index + 1] if index + 1 < len(bounds) else None
+        condition = f"duration_ms >= {low}" + (f" AND duration_ms < {high}" if high else "")
+        parts.append(f"count(*) FILTER (WHERE {condition})")
+    return "ARRAY[" + ", ".join(parts) + "]::bigint[]"
+
+
+@cache
+def _rollup_sql() -> str:
+    # The error and zero-token conditions are the log filters' own Q objects, compiled.
+    return f"""
+INSERT INTO usage_hourly (
+    hour, user_id, key_id, provider_id, model, original_model, endpoint, status_class,
+    requests, errors, streams, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens,
+    reasoning_tokens, cost, priced, zero_token_successes, duration_sum, duration_count, ttft_sum, ttft_count,
+    latency_histogram
+)
+SELECT %(hour)s, user_id, key_id, provider_id, model, original_model, endpoint, COALESCE(status_code / 100, 0),
+    count(*), count(*) FILTER (WHERE {condition_sql("ERROR")}), count(*) FILTER (WHERE is_stream),
+    sum(input_tokens), sum(output_tokens), sum(cache_creation_tokens), sum(cache_read_tokens), sum(reasoning_tokens),
+    sum(cost), count(cost), count(*) FILTER (WHERE {condition_sql("ZERO_TOKENS")}),
+    COALESCE(sum(duration_ms), 0), count(duration_ms), COALESCE(sum(ttft_ms), 0), count(ttft_ms),
+    {_histogram_sql()}
+FROM message_request
+WHERE created_at >= %(hour)s AND created_at < %(next)s AND deleted_at IS NULL
+GROUP BY user_id, key_id, provider_id, model, original_model, endpoint, COALESCE(status_code / 100, 0)
+"""
+
+
+_SUMS = ", ".join(SUM_FIELDS)
+# The model that ran rides along with the one asked for: redirects are few, so it adds few rows
+# and lets the leaderboard show "ran as" without reading the fine rollup.
+_BRIEF_SQL = (
+    f"INSERT INTO usage_hourly_brief (hour, user_id, provider_id, original_model, model, {_SUMS}) "
+    "SELECT hour, user_id, provider_id, original_model, model, "
+    + ", ".join(f"sum({name})" for name in SUM_FIELDS)
+    + " FROM usage_hourly WHERE hour = %(hour)s GROUP BY hour, user_id, provider_id, original_model, model"
+)
+
+
+def rollup_hour(hour: datetime) -> bool:
+    """Rewrite one hour's rollup rows from raw rows. True when the hour ends clean."""
+    hour = check_hour(hour)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, int(hour.timestamp() // 3600)])
+        cursor.execute("SELECT version FROM usage_rollup_hour WHERE hour = %s", [hour])
+        found = cursor.fetchone()
+        version = found[0] if found else None
+        cursor.execute("DELETE FROM usage_hourly WHERE hour = %s", [hour])
+        cursor.execute("DELETE FROM usage_hourly_brief WHERE hour = %s", [hour])
+        cursor.execute(_rollup_sql(), {"hour": hour, "next": hour + HOUR})
+        cursor.execute(_BRIEF_SQL, {"hour": hour})
+        # clock_timestamp(), not now(): each recompute its own stamp, even several in one
+        # transaction (the closed-day cache keys on it).
+        if version is None:
+            cursor.execute(
+                "INSERT INTO usage_rollup_hour (hour, dirty, version, rolled_at) "
+                "VALUES (%s, false, 1, clock_timestamp()) ON CONFLICT (hour) DO NOTHING",
+                [hour],
+            )
+            return cursor.rowcount == 1
+        # A writer that re-marked the hour while we worked bumped the version: stay dirty.
+        cursor.execute(
+            "UPDATE usage_rollup_hour SET dirty = false, rolled_at = clock_timestamp() "
+            "WHERE hour = %s AND version = %s",
+            [hour, version],
+        )
+        return cursor.rowcount == 1
+
+
+def rollup_dirty(*, limit: int = 500) -> int:
+    """Roll up dirty hours, oldest first; return how many were processed."""
+    hours = list(RollupHour.objects.filter(dirty=True).order_by("hour").values_list("hour", flat=True)[:limit])
+    for hour in hours:
+        rollup_hour(hour)
+    if hours:
+        logger.info("rolled up %d hours (%s .. %s)", len(hours), hours[0], hours[-1])
+    return len(hours)
+
+
+def rollup_unknown(since: datetime, until: datetime, *, limit: int = 1_000) -> int:
+    """Roll up the hours in [since, until) that have no state yet; return how many.
+
+    Writers mark every hour they write, so an hour without a state held no rows when last
+    looked at; rolling it up anyway (exact whatever it holds) gives it a clean state, so a
+    quiet night does not keep its day from being whole for the closed-day cache. A row that
+    arrives later marks the hour dirty like any other."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT moment FROM generate_series(%s::timestamptz, %s::timestamptz - interval '1 hour', "
+            "interval '1 hour') AS moment WHERE NOT EXISTS (SELECT 1 FROM usage_rollup_hour WHERE hour = moment) "
+            "ORDER BY moment LIMIT %s",
+            [floor_hour(since), floor_hour(until), limit],
+        )
+        hours = [row[0] for row in cursor.fetchall()]
+    for hour in hours:
+        rollup_hour(hour)
+    return len(hours)
+
+
+def forget_months(start: datetime, end: datetime) -> None:
+    """Retention dropped the raw rows of [start, end): their rollups and states go too."""
+    UsageHourly.objects.filter(hour__gte=start, hour__lt=end).delete()
+    UsageHourlyBrief.objects.filter(hour__gte=start, hour__lt=end).delete()
+    RollupHour.objects.filter(hour__gte=start, hour__lt=end).delete()
