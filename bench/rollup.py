@@ -40,8 +40,10 @@ def main() -> None:
     from django.db.models import Count, Sum
 
     from hub.models import User
-    from usage import bulk, partitions, rollups
+    from usage import rollups
+    from usage.bulk import RequestRow
     from usage.models import MessageRequest, RollupHour, UsageHourly
+    from usage.services import requests_store
 
     hour = datetime.fromisoformat(args.hour).astimezone(UTC)
     users = list(User.objects.values_list("pk", flat=True)[:20])
@@ -49,22 +51,17 @@ def main() -> None:
     prefix = f"bench-rollup-{int(time.time())}"
     rows = []
     for i in range(args.rows):
-        values = dict.fromkeys(bulk.COLUMNS)
-        values.update(
+        model = rng.choice(["claude-sonnet-4-5", "gpt-5", "gemini-2.5-pro", "o3"])
+        rows.append(RequestRow(
             request_id=f"{prefix}-{i}", created_at=hour + timedelta(microseconds=rng.randrange(3_600_000_000)),
-            user_id=rng.choice(users), model=rng.choice(["claude-sonnet-4-5", "gpt-5", "gemini-2.5-pro", "o3"]),
-            original_model="", endpoint=rng.choice(["/v1/messages", "/v1/chat/completions"]),
+            user_id=rng.choice(users), model=model, original_model=model,
+            endpoint=rng.choice(["/v1/messages", "/v1/chat/completions"]),
             status_code=rng.choice([200] * 30 + [429, 500]), is_stream=rng.random() < 0.7,
-            input_tokens=rng.randrange(5000), output_tokens=rng.randrange(2000), cache_creation_tokens=0,
-            cache_creation_5m_tokens=0, cache_creation_1h_tokens=0, cache_read_tokens=rng.randrange(20000),
-            reasoning_tokens=0, cost=Decimal(rng.randrange(1, 10**6)) / 10**8, price_missing=False, cost_multiplier=1,
-            duration_ms=rng.randrange(100, 60000), ttft_ms=rng.randrange(100, 3000), session_id="", user_agent="",
-            blocked_by="", blocked_reason="", error_message="",
-        )  # fmt: skip
-        values["original_model"] = values["model"]
-        rows.append(tuple(values[name] for name in bulk.COLUMNS))
-    partitions.ensure_partitions([hour])
-    bulk.copy_requests(rows)
+            input_tokens=rng.randrange(5000), output_tokens=rng.randrange(2000), cache_read_tokens=rng.randrange(20000),
+            cost=Decimal(rng.randrange(1, 10**6)) / 10**8, duration_ms=rng.randrange(100, 60000),
+            ttft_ms=rng.randrange(100, 3000),
+        ))  # fmt: skip
+    requests_store(rows)  # the one write path: the hour is marked dirty like any ingest's
     with connection.cursor() as cursor:
         cursor.execute('ANALYZE "message_request"')
     in_hour = MessageRequest.objects.filter(created_at__gte=hour, created_at__lt=hour + rollups.HOUR)

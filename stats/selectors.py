@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from hub.models import SystemSettings, User
 from hub.visibility import Scope, sees_everything
 from providers.models import Provider
+from providers.pricing import COST_PLACES
 from stats.periods import StatsError, check_bucket
 from usage import rollups
 from usage.definitions import TOKEN_KINDS, TOKEN_KINDS_WITH_REASONING, cache_hit_ratio, ratio, total_tokens
@@ -207,7 +208,9 @@ def leaderboard(*, viewer, start: datetime, end: datetime, by: str) -> list[dict
             "output_tokens_per_second": ratio(row["output_tokens"], row["duration_sum"] / 1000)
             if row["duration_sum"]
             else None,
-            "cost_per_million_tokens": (row["cost"] / total * 1_000_000) if row["cost"] is not None and total else None,
+            "cost_per_million_tokens": (row["cost"] * 1_000_000 / total).quantize(COST_PLACES)
+            if row["cost"] is not None and total
+            else None,
         }
         board.append(entry)
     board.sort(key=lambda e: (e["cost"] is None, -(e["cost"] or Decimal(0)), -e["requests"]))

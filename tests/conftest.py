@@ -12,6 +12,14 @@ from usage import partitions
 _test_numbers = itertools.count()
 
 
+@pytest.fixture
+def client():
+    """Django's test client, checking every API answer against the OpenAPI document."""
+    from tests.openapi import SchemaCheckedClient
+
+    return SchemaCheckedClient()
+
+
 @pytest.fixture(autouse=True)
 def _own_cache_namespace():
     """Each test sees an empty cache without flushing the Redis other runs share."""

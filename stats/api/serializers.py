@@ -20,7 +20,12 @@ FILTERS = [
     OpenApiParameter("model", str, description="the model as asked for (original model)"),
 ]
 BUCKET = OpenApiParameter("bucket", str, enum=list(BUCKETS))
-ERROR = inline_serializer("StatsError", {"parameter": serializers.ListField(child=serializers.CharField())})
+#: a 400: each refused parameter with its reasons, e.g. {"start": ["Give an ISO 8601 date-time, ..."]}
+ERROR = {
+    "type": "object",
+    "description": "Each refused parameter with the reasons it was refused.",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
 MONEY = {"allow_null": True, "max_digits": 28, "decimal_places": 10}
 
 LEADER = inline_serializer(

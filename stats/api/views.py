@@ -96,7 +96,7 @@ class LeaderboardView(StatsView):
         responses={200: inline_serializer("Leaderboard", {"start": serializers.DateTimeField(),
                                                           "end": serializers.DateTimeField(),
                                                           "by": serializers.CharField(),
-                                                          "results": LEADER}),
+                                                          "results": serializers.ListField(child=LEADER)}),
                    400: ERROR},
     )  # fmt: skip
     def get(self, request):

@@ -82,3 +82,31 @@ def test_anonymous_visitor_is_sent_to_login(client):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/login/")
+
+
+def test_rollups_follow_the_same_policy_as_raw_rows(admin_user, alice, bob, rows):
+    from usage import rollups
+    from usage.models import UsageHourly, UsageHourlyBrief
+
+    for hour in {rollups.floor_hour(row.created_at) for group in rows.values() for row in group}:
+        rollups.rollup_hour(hour)
+    for model in (UsageHourly, UsageHourlyBrief):
+        assert set(model.objects.visible_to(alice).values_list("user_id", flat=True)) == {alice.pk}
+        assert set(model.objects.visible_to(admin_user).values_list("user_id", flat=True)) == {alice.pk, bob.pk}
+        assert not model.objects.visible_to(AnonymousUser()).exists()
+
+
+def test_the_leaderboard_scope_widens_only_while_the_setting_opens_it(admin_user, alice, bob, rows):
+    from hub.models import SystemSettings
+    from hub.visibility import Scope, audience, may_see_leaderboard
+
+    leaderboard = MessageRequest.objects.visible_to(alice, scope=Scope.LEADERBOARD)
+    assert not may_see_leaderboard(alice) and leaderboard.count() == 2 and audience(alice, Scope.LEADERBOARD) != "all"
+    settings_row = SystemSettings.get()
+    settings_row.allow_global_usage_view = True
+    settings_row.save()
+    assert may_see_leaderboard(alice) and audience(alice, Scope.LEADERBOARD) == "all"
+    assert MessageRequest.objects.visible_to(alice, scope=Scope.LEADERBOARD).count() == 3
+    # The rows themselves stay private: only the leaderboard's figures open up.
+    assert MessageRequest.objects.visible_to(alice).count() == 2
+    assert not may_see_leaderboard(AnonymousUser()) and audience(None) == "none"

@@ -3,7 +3,7 @@ import shutil
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.ingest.sample_files import sample_path
+from tests.usage.ingest.sample_files import sample_path
 from usage.models import MessageRequest
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("long_retention")]

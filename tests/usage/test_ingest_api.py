@@ -11,7 +11,7 @@ from django.core.cache import cache
 from hub.models import ApiKey, SystemSettings
 from providers.models import ModelPrice, Provider
 from providers.services import SHIPPED_PRICES, prices_load_file
-from tests.ingest.sample_files import envelope, load_json, load_text
+from tests.usage.ingest.sample_files import envelope, load_json, load_text
 from usage.models import MessageRequest
 
 pytestmark = pytest.mark.django_db

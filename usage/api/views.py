@@ -21,7 +21,7 @@ from usage.api.serializers import NativeRecordSerializer
 from usage.ingest.canonical import FORMATS
 from usage.ingest.openclaw import parse_openclaw_lines, should_skip_file
 from usage.ingest.otlp import parse_otlp_json, parse_otlp_protobuf
-from usage.services import MAX_RECORDS_PER_CALL, records_ingest
+from usage.services import MAX_RECORDS_PER_CALL, IngestResult, records_ingest
 
 INGEST_RESULT = inline_serializer(
     "IngestResult",
@@ -30,6 +30,7 @@ INGEST_RESULT = inline_serializer(
         "duplicates": serializers.IntegerField(),
         "rejected": serializers.IntegerField(),
         "duplicate_indexes": serializers.ListField(child=serializers.IntegerField()),
+        "detail": serializers.CharField(required=False, help_text="Why nothing was read, when a file was skipped."),
         "errors": serializers.ListField(
             child=inline_serializer(
                 "IngestError",
@@ -130,7 +131,8 @@ class OpenClawUploadView(IngestView):
         if not name:
             return Response({"detail": "filename: required (the session file's name)"}, status=400)
         if should_skip_file(name):
-            return Response({"detail": f"skipped: {name} is a broken, reset, deleted or backup file", "stored": 0})
+            skipped = f"skipped: {name} is a broken, reset, deleted or backup file"
+            return Response({**IngestResult().as_dict(), "detail": skipped})
         try:
             raw = read_raw(request)
         except BodyError as error:

@@ -125,3 +125,28 @@ def test_overview_counts_todays_rows_and_active_sessions(client, alice, admin_us
     status, body = get(client, "/api/v1/stats/overview")
     assert status == 200 and body["requests"] >= 1 and body["active_users"] is None
     assert body["active_session_count"] == 1 and body["active_sessions"][0]["session_id"] == "s-live"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=2026-04-02T10:00&end=2026-04-03T00:00",
+        "start=2026-04-02T11:00:00%2B08:00&end=2026-04-03",
+        "start=2026-04-02T03:00:00Z&end=2026-04-02T04:00:00Z",
+        "start=2026-04-02&end=2026-04-03",
+    ],
+)
+def test_the_page_and_the_api_read_a_period_the_same_way(client, admin_user, traffic, query):
+    client.force_login(admin_user)
+    api = get(client, f"/api/v1/stats/tokens?{query}")[1]
+    page = client.get(f"/tokens/?{query}").context
+    assert (page["start"], page["end"]) == (datetime.fromisoformat(api["start"]), datetime.fromisoformat(api["end"]))
+    assert page["summary"]["requests"] == api["summary"]["requests"]
+
+
+@pytest.mark.parametrize("value", ["not-a-date", "2026-02-30", "2026-13-01T00:00", "9999-12-31T23:59:59-14:00"])
+def test_a_date_the_api_refuses_is_a_message_on_the_page(client, admin_user, traffic, value):
+    client.force_login(admin_user)
+    assert get(client, f"/api/v1/stats/tokens?start={value}&end=2026-04-03")[0] == 400
+    response = client.get(f"/tokens/?start={value}&end=2026-04-03")
+    assert response.status_code == 200 and any(error.startswith("start:") for error in response.context["errors"])
