@@ -12,8 +12,37 @@ from hub.services import api_key_create
 from hub.signals import has_history
 
 
+class KeepsHistoryAdmin(admin.ModelAdmin):
+    """Users, keys and providers with requests are disabled, never deleted: their history stays
+    attributable and no cascade walks the request table."""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and has_history(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+def switch_action(field: str, value: bool, description, done, *, spare_self: bool = False):
+    """An admin action setting ``field`` to ``value`` on the selected rows; ``done(count)`` says
+    what happened. ``spare_self``: never applied to the admin's own row."""
+
+    def action(modeladmin, request, queryset):
+        if spare_self:
+            queryset = queryset.exclude(pk=request.user.pk)
+        count = queryset.update(**{field: value})
+        modeladmin.message_user(request, done(count))
+
+    action.__name__ = f"{'enable' if value else 'disable'}_{field}"
+    return admin.action(description=description)(action)
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(KeepsHistoryAdmin, DjangoUserAdmin):
     list_display = ("username", "display_name", "email", "role", "is_active", "last_login", "date_joined")
     list_filter = ("role", "is_active")
     search_fields = ("username", "display_name", "email")
@@ -33,29 +62,18 @@ class UserAdmin(DjangoUserAdmin):
     )
     readonly_fields = ("last_login", "date_joined")
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # history stays attributable: disable, don't delete
-        return actions
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        if obj is not None and has_history(obj):
-            return False
-        return super().has_delete_permission(request, obj)
-
-    @admin.action(description=_("Disable selected users"))
-    def disable_users(self, request, queryset):
-        count = queryset.exclude(pk=request.user.pk).update(is_active=False)
-        self.message_user(request, ngettext("%d user disabled.", "%d users disabled.", count) % count)
-
-    @admin.action(description=_("Enable selected users"))
-    def enable_users(self, request, queryset):
-        count = queryset.update(is_active=True)
-        self.message_user(request, ngettext("%d user enabled.", "%d users enabled.", count) % count)
+    disable_users = switch_action(
+        "is_active", False, _("Disable selected users"),
+        lambda count: ngettext("%d user disabled.", "%d users disabled.", count) % count, spare_self=True,
+    )  # fmt: skip
+    enable_users = switch_action(
+        "is_active", True, _("Enable selected users"),
+        lambda count: ngettext("%d user enabled.", "%d users enabled.", count) % count,
+    )  # fmt: skip
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(KeepsHistoryAdmin):
     list_display = (
         "name",
         "prefix",
@@ -81,27 +99,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def scope_list(self, obj: ApiKey) -> str:
         return ", ".join(obj.scopes)
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        if obj is not None and has_history(obj):
-            return False
-        return super().has_delete_permission(request, obj)
-
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        created = api_key_create(
-            owner=obj.owner,
-            name=obj.name,
-            scope_ingest=obj.scope_ingest,
-            scope_read=obj.scope_read,
-            expires_at=obj.expires_at,
-            enabled=obj.enabled,
-        )
+        fields = ("owner", "name", "scope_ingest", "scope_read", "expires_at", "enabled")
+        created = api_key_create(**{name: getattr(obj, name) for name in fields})
         obj.pk = created.key.pk
         obj.prefix = created.key.prefix
         obj._created_secret = created.secret  # lives only for this response
@@ -120,15 +122,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description=_("Disable selected keys"))
-    def disable_keys(self, request, queryset):
-        count = queryset.update(enabled=False)
-        self.message_user(request, ngettext("%d key disabled.", "%d keys disabled.", count) % count)
-
-    @admin.action(description=_("Enable selected keys"))
-    def enable_keys(self, request, queryset):
-        count = queryset.update(enabled=True)
-        self.message_user(request, ngettext("%d key enabled.", "%d keys enabled.", count) % count)
+    disable_keys = switch_action(
+        "enabled", False, _("Disable selected keys"),
+        lambda count: ngettext("%d key disabled.", "%d keys disabled.", count) % count,
+    )  # fmt: skip
+    enable_keys = switch_action(
+        "enabled", True, _("Enable selected keys"),
+        lambda count: ngettext("%d key enabled.", "%d keys enabled.", count) % count,
+    )  # fmt: skip
 
 
 @admin.register(SystemSettings)

@@ -9,56 +9,39 @@ partitions nor marks rollup hours.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, NamedTuple
 
 import orjson
 from django.db import connection, transaction
 from psycopg.types.json import Jsonb
 
+from usage.models import MessageRequest
 
-class RequestRow(NamedTuple):
-    """One ``message_request`` row as written (the columns COPY fills, in order)."""
 
-    request_id: str
-    created_at: datetime
-    user_id: int
-    key_id: int | None = None
-    provider_id: int | None = None
-    model: str = ""
-    original_model: str = ""
-    endpoint: str = ""
-    status_code: int | None = None
-    is_stream: bool = False
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_tokens: int = 0
-    cache_creation_5m_tokens: int = 0
-    cache_creation_1h_tokens: int = 0
-    cache_read_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost: Decimal | None = None
-    cost_breakdown: Any = None
-    price_missing: bool = False
-    cost_multiplier: Decimal | int = 1
-    duration_ms: int | None = None
-    ttft_ms: int | None = None
-    session_id: str = ""
-    provider_chain: Any = None
-    user_agent: str = ""
-    messages_count: int | None = None
-    blocked_by: str = ""
-    blocked_reason: str = ""
-    error_message: str = ""
-    attributes: Any = None
+def _written_fields():
+    """The columns COPY fills: the model's, less the identity and the soft-delete mark."""
+    return [field for field in MessageRequest._meta.concrete_fields if field.attname not in ("id", "deleted_at")]
+
+
+_REQUIRED = ("request_id", "created_at", "user_id")
+_NAMES = [field.attname for field in _written_fields()]
+_DEFAULTS = [field.get_default() for field in _written_fields()[len(_REQUIRED) :]]
+
+
+class RequestRow(namedtuple("RequestRow", _NAMES, defaults=_DEFAULTS)):  # noqa: PYI024
+    """One ``message_request`` row as written, its fields the model's columns in order; every
+    field but request_id, created_at and user_id has the model's default."""
+
+    __slots__ = ()
 
     @property
     def identity(self) -> tuple[str, datetime]:
         return self.request_id, self.created_at
 
 
+assert RequestRow._fields[: len(_REQUIRED)] == _REQUIRED, "the required columns come first"
 COLUMNS: tuple[str, ...] = RequestRow._fields
 JSON_COLUMNS = frozenset({"provider_chain", "attributes", "cost_breakdown"})
 _JSON_POSITIONS = tuple(i for i, name in enumerate(COLUMNS) if name in JSON_COLUMNS)
