@@ -136,7 +136,17 @@ class ApiKeyAdmin(KeepsHistoryAdmin):
 class SystemSettingsAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("timezone", "allow_global_usage_view")}),
-        (_("Storage"), {"fields": ("store_session_messages", "attribute_max_length", "log_retention_days")}),
+        (
+            _("Storage"),
+            {
+                "fields": (
+                    "store_session_messages",
+                    "session_messages_days",
+                    "attribute_max_length",
+                    "log_retention_days",
+                )
+            },
+        ),
         (_("Ingestion"), {"fields": ("bill_original_model", "session_header", "ingest_rate_per_minute")}),
     )
 

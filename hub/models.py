@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -148,6 +149,11 @@ class SystemSettings(models.Model):
             "Keep the question, answer, tool calls and reasoning of each request (token counts are always kept)."
         ),
     )  # fmt: skip
+    session_messages_days = models.PositiveIntegerField(
+        _("keep messages for (days)"), default=7, validators=[MinValueValidator(1)],
+        help_text=_("Stored questions, answers, tool calls and reasoning are removed after this many days: prompts "
+                    "are the most sensitive data the hub holds. Shorter than the log retention."),
+    )  # fmt: skip
     log_retention_days = models.PositiveIntegerField(
         _("keep request logs for (days)"), help_text=_("Older months are dropped whole.")
     )
@@ -185,6 +191,16 @@ class SystemSettings(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("The system settings cannot be deleted."))
+
+    def clean(self) -> None:
+        if (
+            self.session_messages_days
+            and self.log_retention_days
+            and (self.session_messages_days > self.log_retention_days)
+        ):
+            raise ValidationError(
+                {"session_messages_days": _("Keep messages no longer than the request logs themselves.")}
+            )
 
     @classmethod
     def defaults(cls) -> dict:

@@ -21,6 +21,7 @@ class Entry:
 ENTRIES = (
     Entry("home", _("Overview")),
     Entry("logs", _("Logs")),
+    Entry("sessions", _("Sessions")),
     Entry("leaderboard", _("Leaderboard"), shown_to=may_see_leaderboard),
     Entry("tokens", _("Tokens")),
     Entry("keys", _("API keys")),

@@ -8,6 +8,7 @@ from hub import views
 urlpatterns = [
     # The project URLconf is where the apps meet; hub's own views never import the apps to its right.
     path("", include("stats.urls")),
+    path("", include("sessions_app.urls")),
     path("", include("usage.urls")),
     path("keys/", views.keys, name="keys"),
     path("keys/<int:pk>/toggle/", views.key_toggle, name="key-toggle"),

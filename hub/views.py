@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -40,4 +41,10 @@ def key_toggle(request, pk: int):
         messages.success(request, _("Key “%(name)s” enabled.") % {"name": key.name})
     else:
         messages.success(request, _("Key “%(name)s” disabled: requests with it now get 401.") % {"name": key.name})
+    # Back where the switch was pressed (a session's page), if that is this hub's own page.
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
     return redirect("keys")

@@ -6,3 +6,6 @@ class SessionsAppConfig(AppConfig):
     name = "sessions_app"
     label = "sessions_app"
     verbose_name = _("Sessions")
+
+    def ready(self) -> None:
+        from sessions_app import receivers  # noqa: F401  (listens to usage's signals)

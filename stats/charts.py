@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from hub.formats import money
 from stats.links import logs_url
 from stats.periods import MAX_BUCKETS
 
@@ -57,9 +57,7 @@ def format_value(value, unit: str) -> str:
     if value is None:
         return "—"
     if unit == "usd":
-        value = Decimal(value)
-        places = 2 if abs(value) >= 1 or value == 0 else 4
-        return f"${value:,.{places}f}"
+        return money(value)
     return f"{value:,}"
 
 

@@ -85,14 +85,15 @@ def home(request):
     now = timezone.now()
     windows = selectors.dashboard_windows(now)
     cards = selectors.overview(viewer=request.user, now=now)
+    active_sessions, active_session_count = sessions.active_sessions(viewer=request.user)
     context = {
         "cards": cards,
         "links": {
             "today": logs_url(start=cards["start"], end=cards["end"]),
             "today_errors": logs_url(start=cards["start"], end=cards["end"], errors="true"),
         },
-        "sessions": sessions.active_sessions(viewer=request.user, now=now),
-        "session_count": sessions.active_session_count(viewer=request.user, now=now),
+        "active_sessions": active_sessions,
+        "active_session_count": active_session_count,
         "hourly": _dashboard_panel(request, panel_id="chart-hourly", title=_("Last 24 hours, per hour"),
                                    start=windows["hours"], end=now, bucket="hour"),
         "daily": _dashboard_panel(request, panel_id="chart-daily", title=_("Last 30 days, per day"),

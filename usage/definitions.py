@@ -21,6 +21,9 @@ ERROR = Q(status_code__gte=400) | ~Q(error_message="")
 #: a request that succeeded yet reported no tokens at all: a data-quality problem worth a look
 ZERO_TOKENS = Q(status_code__lt=400, input_tokens=0, output_tokens=0, cache_creation_tokens=0, cache_read_tokens=0)
 
+#: what a request's stored conversation is made of (kept only when System settings say so)
+MESSAGE_ATTRIBUTES = ("question", "answer", "tool_calls", "reasoning")
+
 #: the billed token kinds, in the order pages show them; their sum is the request's total
 TOKEN_KINDS = ("input_tokens", "cache_creation_tokens", "cache_read_tokens", "output_tokens")
 TOKEN_KIND_LABELS = {
@@ -56,6 +59,38 @@ def ratio(part, whole) -> float | None:
 def cache_hit_ratio(row) -> float | None:
     """The share of prompt tokens served from the cache."""
     return ratio(_value(row, "cache_read_tokens"), prompt_tokens(row))
+
+
+def is_error(status_code: int | None, error_message: str | None) -> bool:
+    """In Python what ``ERROR`` says in SQL."""
+    return bool(error_message) or (status_code is not None and status_code >= 400)
+
+
+#: the API a request used, from its endpoint: the first rule whose any part the endpoint contains
+API_TYPE_RULES = (
+    ("embeddings", ("embedding", "embedcontent")),
+    ("codex", ("/responses", "codex")),
+    ("chat", ("/chat/completions", "/messages", "generatecontent", "/completions", "/chat")),
+)
+API_TYPES = (*(name for name, _parts in API_TYPE_RULES), "other")
+API_TYPE_LABELS = {"chat": _("chat"), "codex": _("codex"), "embeddings": _("embeddings"), "other": _("other")}
+
+
+def api_type(endpoint: str) -> str:
+    lowered = (endpoint or "").lower()
+    for name, parts in API_TYPE_RULES:
+        if any(part in lowered for part in parts):
+            return name
+    return "other"
+
+
+def api_type_sql(column: str = "endpoint") -> str:
+    """``api_type`` as a SQL CASE over ``column`` (the rules are constants, never user input)."""
+    whens = []
+    for name, parts in API_TYPE_RULES:
+        condition = " OR ".join(f"strpos(lower({column}), '{part}') > 0" for part in parts)
+        whens.append(f"WHEN {condition} THEN '{name}'")
+    return f"CASE {' '.join(whens)} ELSE 'other' END"
 
 
 def status_class(status_code: int | None) -> int:

@@ -64,7 +64,7 @@ def safe(value):
     return value
 
 
-class _Echo:
+class Echo:
     def write(self, value: str) -> str:
         return value
 
@@ -72,7 +72,7 @@ class _Echo:
 def log_csv(queryset: QuerySet[MessageRequest]) -> Iterator[str]:
     """The rows of a filtered log, newest first, then a totals line."""
     zone = SystemSettings.get().zone
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield BOM + writer.writerow([header for header, _field in COLUMNS])
     requests = 0
     tokens = [0] * len(TOKEN_FIELDS)
@@ -150,7 +150,7 @@ def statement_csv(queryset: QuerySet[MessageRequest], month: str) -> Iterator[st
     start, end = month_bounds(month)
     grouped = _statement_sums(queryset.filter(created_at__gte=start, created_at__lt=end))
     names = _names(grouped)
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     zone = SystemSettings.get().zone
     yield BOM + writer.writerow(["statement", month, f"{start.isoformat()} .. {end.isoformat()}", str(zone)])
     header = ["section", "id", "name", "requests", *TOKEN_FIELDS, "cost_usd"]

@@ -53,7 +53,7 @@ class FlagFilter(django_filters.BooleanFilter):
     field_class = FlagField
 
 
-def _visible_keys(request) -> QuerySet[ApiKey]:
+def visible_keys(request) -> QuerySet[ApiKey]:
     viewer = getattr(request, "user", None)
     return ApiKey.objects.visible_to(viewer).select_related("owner").order_by("owner__username", "name")
 
@@ -108,7 +108,7 @@ class MessageRequestFilterSet(django_filters.FilterSet):
         help_text=_("A user name or id (admins; a user may only name themselves)."),
     )  # fmt: skip
     key = django_filters.ModelChoiceFilter(
-        label=_("Key"), queryset=_visible_keys, empty_label=_("All keys"),
+        label=_("Key"), queryset=visible_keys, empty_label=_("All keys"),
         error_messages={"invalid_choice": _("“%(value)s” is not a key whose requests you may see.")},
     )  # fmt: skip
     provider = django_filters.ModelChoiceFilter(

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from hub.visibility import VisibleQuerySet
-from usage.definitions import ERROR, TOKEN_KINDS, ZERO_TOKENS
+from usage.definitions import ERROR, TOKEN_KINDS, ZERO_TOKENS, is_error
 
 
 class MessageRequestQuerySet(VisibleQuerySet):
@@ -128,8 +128,7 @@ class MessageRequest(models.Model):
 
     @property
     def is_error(self) -> bool:
-        """In Python what ``usage.definitions.ERROR`` says in SQL."""
-        return bool(self.error_message) or (self.status_code is not None and self.status_code >= 400)
+        return is_error(self.status_code, self.error_message)
 
     @property
     def is_redirected(self) -> bool:

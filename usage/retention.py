@@ -14,7 +14,9 @@ from django.db import connection, transaction
 
 from hub.models import SystemSettings
 from usage import partitions, rollups
+from usage.models import MessageRequest
 from usage.periods import utc_month_bounds
+from usage.signals import requests_purged
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +41,9 @@ def retention_apply(*, now: datetime | None = None) -> list[str]:
             # Detach first: a plain DROP of a partition would lock the parent for longer.
             cursor.execute(f'ALTER TABLE "{partitions.TABLE}" DETACH PARTITION "{name}"')
             cursor.execute(f'DROP TABLE "{name}"')
-            rollups.forget_months(*utc_month_bounds(month))
+            start, end = utc_month_bounds(month)
+            rollups.forget_months(start, end)
+            requests_purged.send(sender=MessageRequest, before=end)
         dropped.append(name)
         logger.info("retention: dropped %s (requests of %s)", name, month.strftime("%Y-%m"))
     if dropped:

@@ -55,8 +55,8 @@ def log_filterset(*, viewer, data, request=None) -> MessageRequestFilterSet:
     return MessageRequestFilterSet(data, queryset=request_log(viewer=viewer), request=request)
 
 
-def encode_cursor(row: MessageRequest) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.pk}"
+def encode_cursor(row, field: str = "created_at") -> str:
+    raw = f"{getattr(row, field).isoformat()}|{row.pk}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -71,40 +71,44 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 @dataclass
-class LogPage:
-    rows: list[MessageRequest]
+class KeysetPage:
+    rows: list
     next_cursor: str | None
     previous_cursor: str | None
 
 
-def log_page(queryset: QuerySet[MessageRequest], *, after: str = "", before: str = "", size: int) -> LogPage:
-    """One page, newest first, found by position (created_at, id) instead of OFFSET, so page
-    1,000 costs what page 1 does."""
+def keyset_page(queryset: QuerySet, *, field: str = "created_at", after: str = "", before: str = "",
+                size: int) -> KeysetPage:  # fmt: skip
+    """One page, newest first by (``field``, id), found by position instead of OFFSET, so page
+    1,000 costs what page 1 does. ``after``/``before``: cursors of the rows around it."""
     if before:
         when, pk = decode_cursor(before)
-        # The plain bound on created_at gives the index a range to start from; the OR settles ties.
-        newer = queryset.filter(created_at__gte=when).filter(Q(created_at__gt=when) | Q(id__gt=pk))
-        newer = newer.order_by("created_at", "id")
-        rows = list(newer[: size + 1])
+        # The plain bound on the field gives the index a range to start from; the OR settles ties.
+        newer = queryset.filter(**{f"{field}__gte": when}).filter(Q(**{f"{field}__gt": when}) | Q(id__gt=pk))
+        rows = list(newer.order_by(field, "id")[: size + 1])
         has_more = len(rows) > size
         rows = list(reversed(rows[:size]))
-        return LogPage(
+        return KeysetPage(
             rows=rows,
-            next_cursor=encode_cursor(rows[-1]) if rows else None,
-            previous_cursor=encode_cursor(rows[0]) if rows and has_more else None,
+            next_cursor=encode_cursor(rows[-1], field) if rows else None,
+            previous_cursor=encode_cursor(rows[0], field) if rows and has_more else None,
         )
-    ordered = queryset.order_by("-created_at", "-id")
+    ordered = queryset.order_by(f"-{field}", "-id")
     if after:
         when, pk = decode_cursor(after)
-        ordered = ordered.filter(created_at__lte=when).filter(Q(created_at__lt=when) | Q(id__lt=pk))
+        ordered = ordered.filter(**{f"{field}__lte": when}).filter(Q(**{f"{field}__lt": when}) | Q(id__lt=pk))
     rows = list(ordered[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]
-    return LogPage(
+    return KeysetPage(
         rows=rows,
-        next_cursor=encode_cursor(rows[-1]) if rows and has_more else None,
-        previous_cursor=encode_cursor(rows[0]) if rows and after else None,
+        next_cursor=encode_cursor(rows[-1], field) if rows and has_more else None,
+        previous_cursor=encode_cursor(rows[0], field) if rows and after else None,
     )
+
+
+def log_page(queryset: QuerySet[MessageRequest], *, after: str = "", before: str = "", size: int) -> KeysetPage:
+    return keyset_page(queryset, after=after, before=before, size=size)
 
 
 def _estimate(queryset: QuerySet) -> int:

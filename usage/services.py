@@ -27,6 +27,7 @@ from providers.models import Provider, ProviderType
 from providers.pricing import PriceBook, Tokens
 from usage import partitions, tasks
 from usage.bulk import RequestRow, copy_rows
+from usage.definitions import MESSAGE_ATTRIBUTES
 from usage.ingest._common import session_from_headers
 from usage.ingest.canonical import FORMATS, CanonicalRecord, RecordError
 from usage.ingest.detect import detect_format, parse_record
@@ -39,7 +40,6 @@ logger = logging.getLogger(__name__)
 MAX_RECORDS_PER_CALL = 5_000
 MAX_RECORD_BYTES = 1_000_000
 INT4_MAX = 2**31 - 1  # the token, duration and count columns are PostgreSQL integers
-MESSAGE_ATTRIBUTES = frozenset({"question", "answer", "tool_calls", "reasoning"})
 # Records without a timestamp are stamped on arrival; a resend is found by request_id in
 # this recent window (the only case where (request_id, created_at) cannot catch it).
 UNSTAMPED_LOOKBACK = timedelta(days=2)
@@ -177,11 +177,16 @@ def _cut(value: Any, limit: int) -> Any:
     return value if len(text) <= limit else text[:limit]
 
 
-def _attributes(record: CanonicalRecord, settings: SystemSettings) -> dict[str, Any] | None:
+def _attributes(record: CanonicalRecord, settings: SystemSettings, created_at: datetime) -> dict[str, Any] | None:
+    # Content is kept only when the admin opted in, and never past its own lifetime (a late
+    # record is not kept longer than its neighbours); token counts always are.
+    keep_messages = settings.store_session_messages and created_at >= timezone.now() - timedelta(
+        days=settings.session_messages_days
+    )
     kept = {}
     for name, value in record.attributes.items():
-        if name in MESSAGE_ATTRIBUTES and not settings.store_session_messages:
-            continue  # content is kept only when the admin opted in; token counts always are
+        if name in MESSAGE_ATTRIBUTES and not keep_messages:
+            continue
         if value in (None, "", [], {}):
             continue
         kept[name] = _cut(value, settings.attribute_max_length)
@@ -214,6 +219,20 @@ def requests_store(rows: Sequence[RequestRow]) -> list[RequestRow]:
             requests_stored.send(sender=MessageRequest, rows=new)
         transaction.on_commit(tasks.rollups_process.delay)
     return new
+
+
+def request_messages_forget(*, before: datetime, since: datetime | None = None) -> int:
+    """Remove the stored question, answer, tool calls and reasoning of the requests created in
+    [since, before) (token counts and every other attribute stay); return how many rows changed."""
+    window = "created_at < %s" + (" AND created_at >= %s" if since else "")
+    names = sorted(MESSAGE_ATTRIBUTES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE message_request SET attributes = NULLIF(attributes - %s::text[], '{{}}'::jsonb) "  # noqa: S608
+            f"WHERE {window} AND attributes ?| %s::text[]",
+            [names, before, *([since] if since else []), names],
+        )
+        return cursor.rowcount
 
 
 def _row(accepted: _Accepted, context: _Context, now: datetime) -> RequestRow:
@@ -270,7 +289,7 @@ def _row(accepted: _Accepted, context: _Context, now: datetime) -> RequestRow:
         "blocked_by": record.blocked_by,
         "blocked_reason": record.blocked_reason,
         "error_message": record.error_message,
-        "attributes": _attributes(record, settings),
+        "attributes": _attributes(record, settings, created_at),
     })  # fmt: skip
 
 

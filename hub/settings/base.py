@@ -164,6 +164,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "usage.tasks.rollups_process",
         "schedule": 60.0,
     },
+    "expire-stored-conversations": {
+        "task": "sessions_app.tasks.conversations_expire",
+        "schedule": crontab(minute=23),
+    },
     "apply-log-retention": {
         "task": "usage.tasks.retention_apply",
         "schedule": crontab(minute=17, hour=3),

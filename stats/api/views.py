@@ -82,8 +82,12 @@ class OverviewView(StatsView):
                    description="Own figures for a user, everyone's for an admin (with active users).")  # fmt: skip
     def get(self, request):
         data = selectors.overview(viewer=request.user)
-        data["active_session_count"] = sessions.active_session_count(viewer=request.user)
-        data["active_sessions"] = sessions.active_sessions(viewer=request.user)
+        active, data["active_session_count"] = sessions.active_sessions(viewer=request.user)
+        data["active_sessions"] = [
+            {"id": s.pk, "session_id": s.session_id, "user": s.user.username, "requests": s.requests,
+             "tokens": s.total_tokens, "cost": s.cost, "last_request_at": s.last_request_at}
+            for s in active
+        ]  # fmt: skip
         return Response(exact(data))
 
 

@@ -40,9 +40,9 @@ def test_dashboard_shows_everyone_and_active_users_to_an_admin(client, admin_use
     response = client.get("/")
     cards = response.context["cards"]
     assert cards["requests"] == 3 and cards["cost"] == Decimal("6") and cards["active_users"] == 2
-    sessions = response.context["sessions"]
-    assert [s["session_id"] for s in sessions] == ["live-1"] and sessions[0]["requests"] == 2
-    assert b"/logs/?session=live-1" in response.content
+    sessions = response.context["active_sessions"]
+    assert [s.session_id for s in sessions] == ["live-1"] and sessions[0].requests == 2
+    assert f"/sessions/{sessions[0].pk}/".encode() in response.content
 
 
 def test_no_data_is_shown_as_such_not_as_zero(client, alice):

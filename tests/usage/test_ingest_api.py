@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from hub.models import ApiKey, SystemSettings
 from providers.models import ModelPrice, Provider
@@ -228,8 +229,12 @@ def test_messages_are_stored_only_when_the_setting_is_on_and_cut_to_the_limit(cl
     settings_row = SystemSettings.get()
     settings_row.store_session_messages, settings_row.attribute_max_length = True, 10
     settings_row.save()
-    post(client, alice_key, [native("on", attributes=attributes)])
+    recent = timezone.now().isoformat()
+    post(client, alice_key, [native("on", attributes=attributes, created_at=recent)])
+    # Older than the messages' own lifetime (7 days): never kept longer than its neighbours.
+    post(client, alice_key, [native("old", attributes=attributes)])
     assert MessageRequest.objects.get(request_id="off").attributes == {"route": "r1"}
+    assert MessageRequest.objects.get(request_id="old").attributes == {"route": "r1"}
     assert MessageRequest.objects.get(request_id="on").attributes == {
         "question": "q" * 10,
         "answer": "a",

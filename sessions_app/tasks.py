@@ -1,0 +1,10 @@
+from celery import shared_task
+from django.db import OperationalError
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def conversations_expire() -> int:
+    """Remove stored conversations older than SystemSettings.session_messages_days."""
+    from sessions_app.services import conversations_expire as expire
+
+    return expire()
