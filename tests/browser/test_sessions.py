@@ -20,7 +20,8 @@ ARTIFACTS = "test-artifacts"
 
 def store(user, number: int, *, session: str, minutes_ago: float, **fields) -> None:
     values = {"model": "claude-sonnet-4-5", "endpoint": "/v1/messages", "status_code": 200, "input_tokens": 1200,
-              "output_tokens": 300, "cost": Decimal("0.0123"), "session_id": session, "duration_ms": 2100, **fields}  # fmt: skip
+              "output_tokens": 300, "cost": Decimal("0.0123"), "session_id": session, "duration_ms": 2100}  # fmt: skip
+    values.update(fields)
     requests_store([RequestRow(request_id=f"{session}-{number}", user_id=user.pk,
                                created_at=timezone.now() - timedelta(minutes=minutes_ago), **values)])  # fmt: skip
 
