@@ -182,6 +182,58 @@ def parse_otlp_protobuf(data: bytes) -> list[CanonicalRecord | RecordError]:
     return parse_otlp_json(_request_as_json(request))
 
 
+def count_otlp_items(signal: str, raw: bytes, *, protobuf: bool) -> int:
+    """How many metric data points (``signal`` "metrics") or log records ("logs") an OTLP export
+    holds: the hub stores neither, and says how many it did not store. ValueError when unreadable."""
+    if protobuf:
+        from google.protobuf.message import DecodeError
+
+        if signal == "metrics":
+            from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+            request = ExportMetricsServiceRequest()
+        else:
+            from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+            request = ExportLogsServiceRequest()
+        try:
+            request.ParseFromString(raw)
+        except DecodeError:
+            raise ValueError(f"not a valid OTLP protobuf {type(request).__name__}") from None
+        body = _message_as_dict(request)
+    else:
+        body = json.loads(raw.decode("utf-8"))
+        if not isinstance(body, dict):
+            raise ValueError(f"must be a JSON object, got {type_name(body)}")
+    if signal == "metrics":
+        return sum(
+            len(_list(sub(metric, kind).get("dataPoints")))
+            for resource in _list(body.get("resourceMetrics"))
+            for scope in _list(_obj(resource).get("scopeMetrics"))
+            for metric in _list(_obj(scope).get("metrics"))
+            for kind in ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
+        )
+    return sum(
+        len(_list(_obj(scope).get("logRecords")))
+        for resource in _list(body.get("resourceLogs"))
+        for scope in _list(_obj(resource).get("scopeLogs"))
+    )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _message_as_dict(message: Any) -> dict[str, Any]:
+    from google.protobuf.json_format import MessageToDict
+
+    return MessageToDict(message)
+
+
 # --- span to record -------------------------------------------------------------------------
 
 
