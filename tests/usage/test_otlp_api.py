@@ -35,13 +35,14 @@ def call_span(*, trace: str, start: int, **attributes) -> dict:
 
 
 NOW = time.time_ns()
+RESPONSE_ID = "msg_01XFDUDYJgAACzvnptvVoYEL"
 SDK_SPAN = call_span(trace="aa" * 16, start=NOW + 1_000_000, **{
-    "gen_ai.response.id": "msg_one_call", "gen_ai.provider.name": "anthropic", "gen_ai.usage.input_tokens": 4100,
+    "gen_ai.response.id": RESPONSE_ID, "gen_ai.provider.name": "anthropic", "gen_ai.usage.input_tokens": 4100,
     "gen_ai.usage.cache_write.input_tokens": 2000, "gen_ai.usage.cache_read.input_tokens": 1800,
     "gen_ai.usage.output_tokens": 120, "gen_ai.response.time_to_first_chunk": 0.2,
     "gen_ai.request.stream": True})  # fmt: skip
 LIBRARY_SPAN = call_span(trace="bb" * 16, start=NOW, **{
-    "gen_ai.response.id": "msg_one_call", "gen_ai.provider.name": "anthropic", "gen_ai.usage.input_tokens": 4100,
+    "gen_ai.response.id": RESPONSE_ID, "gen_ai.provider.name": "anthropic", "gen_ai.usage.input_tokens": 4100,
     "gen_ai.usage.cache_creation.input_tokens": 2000, "gen_ai.usage.cache_read.input_tokens": 1800,
     "gen_ai.usage.output_tokens": 121})  # fmt: skip
 
@@ -51,7 +52,7 @@ def test_two_tracers_of_one_call_in_one_export_store_one_row_the_first(client, a
 
     row = MessageRequest.objects.get()
     assert answer == {}  # nothing rejected
-    assert (row.request_id, row.output_tokens, row.ttft_ms, row.is_stream) == ("msg_one_call", 120, 200, True)
+    assert (row.request_id, row.output_tokens, row.ttft_ms, row.is_stream) == (RESPONSE_ID, 120, 200, True)
     assert row.attributes["otel.trace_id"] == "aa" * 16
 
 
@@ -60,6 +61,14 @@ def test_two_tracers_of_one_call_in_two_exports_store_one_row_the_first(client, 
     post(client, alice_key, export(LIBRARY_SPAN))
 
     assert list(MessageRequest.objects.values_list("output_tokens", flat=True)) == [120]
+
+
+def test_the_same_response_id_ten_minutes_apart_is_another_request(client, alice_key):
+    later = call_span(trace="cc" * 16, start=NOW - 10 * 60 * 10**9, **{"gen_ai.response.id": RESPONSE_ID})
+    post(client, alice_key, export(SDK_SPAN))
+    post(client, alice_key, export(later))
+
+    assert MessageRequest.objects.count() == 2
 
 
 def test_the_same_response_id_of_another_owner_is_another_request(client, alice_key, bob, make_key):

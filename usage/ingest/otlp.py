@@ -82,8 +82,11 @@ _TIME_TO_FIRST_CHUNK = ("gen_ai.response.time_to_first_chunk", "gen_ai.server.ti
 _CHUNK_EVENTS = frozenset({"gen_ai.content.completion.chunk", "llm.content.completion.chunk"})
 # Two instrumentations tracing one call (the anthropic SDK's own spans and a library's) report the
 # same provider response id under different trace ids: that id, not the span, names the request,
-# and rows of the same owner with it this close in time are that request (usage.services).
-RESPONSE_ID_WINDOW = timedelta(days=1)
+# and a row of the same owner with it, started this close in time, is that request
+# (usage.services). Both spans start when the call does; the margin covers clocks of two hosts.
+# Shorter ids are not trusted to be unique (some local servers number their answers, chatcmpl-123).
+RESPONSE_ID_WINDOW = timedelta(minutes=5)
+MIN_RESPONSE_ID_LENGTH = 16
 _MAX_SECONDS = (2**31 - 1) / 1000  # ttft_ms is a PostgreSQL integer
 
 # Provider names as instrumentations spell them, squashed (lower case, no separators), onto the
@@ -256,7 +259,7 @@ def _span_record(span: Any, resource: dict[str, Any]) -> CanonicalRecord | None:
     trace_id = _hex_id(span.get("traceId"), 16, "traceId")
     span_id = _hex_id(span.get("spanId"), 8, "spanId")
     response_id = _text(attrs.get("gen_ai.response.id")).strip()
-    if response_id and len(response_id) <= MAX_LENGTHS["request_id"]:
+    if MIN_RESPONSE_ID_LENGTH <= len(response_id) <= MAX_LENGTHS["request_id"]:
         record.request_id = response_id
         record.same_request_within = RESPONSE_ID_WINDOW
         record.attributes.update({"otel.trace_id": trace_id, "otel.span_id": span_id})

@@ -209,17 +209,18 @@ def test_the_old_gen_ai_system_is_normalised_too():
 
 
 def test_a_span_with_a_response_id_is_named_by_it_and_keeps_its_trace():
-    record = one(**model(**{"gen_ai.response.id": "msg_01abc"}))
+    record = one(**model(**{"gen_ai.response.id": "msg_01XFDUDYJgAACzvnptvVoYEL"}))
 
-    assert record.request_id == "msg_01abc"
+    assert record.request_id == "msg_01XFDUDYJgAACzvnptvVoYEL"
     assert record.same_request_within == RESPONSE_ID_WINDOW
     assert (record.attributes["otel.trace_id"], record.attributes["otel.span_id"]) == ("11" * 16, "22" * 8)
 
 
 def test_a_span_without_a_usable_response_id_is_named_by_its_trace_and_span():
     assert one(**model()).request_id == f"{'11' * 16}-{'22' * 8}"
-    record = one(**model(**{"gen_ai.response.id": "x" * 129}))
-    assert (record.request_id, record.same_request_within) == (f"{'11' * 16}-{'22' * 8}", None)
+    for weak_or_too_long in ("chatcmpl-123", "x" * 129):
+        record = one(**model(**{"gen_ai.response.id": weak_or_too_long}))
+        assert (record.request_id, record.same_request_within) == (f"{'11' * 16}-{'22' * 8}", None)
 
 
 # --- protobuf carries events too -------------------------------------------------------------
