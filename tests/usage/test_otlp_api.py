@@ -164,3 +164,10 @@ def test_the_openapi_schema_documents_the_metrics_and_logs_answers(client, alice
     for signal in ("metrics", "logs"):
         operation = schema["paths"][f"/api/v1/otlp/v1/{signal}"]["post"]
         assert "not stor" in operation["description"] and "200" in operation["responses"]
+
+
+@pytest.mark.parametrize("path", [TRACES, "/api/v1/otlp/v1/metrics", "/api/v1/otlp/v1/logs"])
+def test_a_json_body_nested_too_deep_is_a_400_not_a_500(client, alice_key, path):
+    response = post(client, alice_key, b"[" * 200_000 + b"]" * 200_000, path=path)
+
+    assert response.status_code == 400

@@ -167,7 +167,7 @@ class OtlpTracesView(IngestView):
             outcomes = parse_otlp_protobuf(raw) if protobuf else parse_otlp_json(json.loads(raw.decode("utf-8")))
         except BodyError as error:
             return self.body_error(error)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return Response({"detail": f"not an OTLP trace export: {exc}"}, status=400)
         result = records_ingest(owner=request.user, api_key=request.auth, records=enumerate(outcomes))
         rejected = len(result.rejected)
@@ -201,7 +201,7 @@ class OtlpNotStoredView(IngestView):
             count = count_otlp_items(self.signal, read_raw(request), protobuf=protobuf)
         except BodyError as error:
             return self.body_error(error)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return Response({"detail": f"not an OTLP {self.signal} export: {exc}"}, status=400)
         message = (
             f"the hub stores traces only; {count} {self.items} not stored "
