@@ -155,7 +155,9 @@ class OtlpTracesView(IngestView):
             "An OTLP/HTTP trace export, `application/x-protobuf` or `application/json`, optionally "
             "gzip-compressed. Spans with OpenTelemetry GenAI attributes (`gen_ai.*`) become request "
             "records; other spans are ignored. Point an exporter at `<hub>/api/v1/otlp` with the "
-            "header `Authorization=Bearer <key>`."
+            "header `Authorization=Bearer <key>` and the protocol `http/protobuf` (there is no gRPC). A "
+            "span carrying `gen_ai.response.id` is stored under that id, so a second instrumentation "
+            "tracing the same call adds nothing. The answer is OTLP's, `partialSuccess` naming rejected spans."
         ),
         request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT},
         responses={200: OpenApiTypes.OBJECT, 400: ERROR},
