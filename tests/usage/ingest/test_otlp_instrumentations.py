@@ -1,6 +1,6 @@
 """What published instrumentations put on their spans, read the way the hub's token convention,
 status, stream and provider columns need it. Attribute names and values are those seen from the
-real libraries (tests/otel runs them end to end)."""
+real libraries (tests/usage/otel runs them end to end)."""
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest

@@ -1,5 +1,5 @@
 """Zero-code OpenTelemetry with the real libraries: the official ``openai`` and ``anthropic`` SDKs,
-instrumented by the published instrumentations, call a fake upstream (tests/otel/upstream.py) and
+instrumented by the published instrumentations, call a fake upstream (tests/usage/otel/upstream.py) and
 export through the real OTLP/HTTP exporter to a live hub. Each call's stored row is compared with
 what the upstream returned, per library and version.
 
@@ -46,7 +46,7 @@ OK_CALLS = ("plain", "stream", "tool")
 class Scenario:
     id: str
     library: str  # the instrumentation, as a user installs it
-    client: str  # its name for tests/otel/client.py
+    client: str  # its name for tests/usage/otel/client.py
     api: str  # "openai" | "anthropic"
     old: bool = False
     sdk_tracing: bool = False  # the anthropic SDK's own spans, on by default whenever OTel is set up
@@ -188,7 +188,7 @@ def older_traceloop() -> Path:
 def _no_rollups(monkeypatch):
     # Each span is its own export here, and tests run Celery eagerly: a rollup after every one
     # would be most of the time these tests take, for nothing they check.
-    monkeypatch.setattr("usage.rollups.schedule_rollup", lambda: None)
+    monkeypatch.setattr("usage.tasks.rollups_process.delay", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """An application instrumented with OpenTelemetry, as a new user would write it: run in its own
 process (instrumentations patch the SDKs for good, and an older release lives in its own folder).
 
-    python tests/otel/client.py INSTRUMENTATION UPSTREAM_URL
+    python tests/usage/otel/client.py INSTRUMENTATION UPSTREAM_URL
 
 It makes four calls through the official SDK (plain, streamed with usage, a tool call, a 429)
 and exports its spans with the real OTLP/HTTP exporter, configured by the standard
