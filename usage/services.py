@@ -304,6 +304,32 @@ def _seen_recently(request_ids: list[str], since: datetime) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def _stored_near(accepted: list[_Accepted], now: datetime) -> set[tuple[int, str]]:
+    """(owner, request_id) of the records that name their request by their request_id alone
+    (``CanonicalRecord.same_request_within``) and whose request a row of the same owner holds."""
+    named = [item for item in accepted if item.record.same_request_within]
+    if not named:
+        return set()
+    window = max(item.record.same_request_within for item in named)
+    times = [item.record.created_at or now for item in named]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT user_id, request_id, created_at FROM "message_request" '
+            "WHERE user_id = ANY(%s) AND request_id = ANY(%s) AND created_at BETWEEN %s AND %s",
+            [list({item.user_id for item in named}), list({item.record.request_id for item in named}),
+             min(times) - window, max(times) + window],
+        )  # fmt: skip
+        stored: dict[tuple[int, str], list[datetime]] = {}
+        for user_id, request_id, created_at in cursor.fetchall():
+            stored.setdefault((user_id, request_id), []).append(created_at)
+    return {
+        (item.user_id, item.record.request_id)
+        for item, at in zip(named, times, strict=True)
+        if any(abs(other - at) <= item.record.same_request_within for other in stored.get(
+            (item.user_id, item.record.request_id), ()))
+    }  # fmt: skip
+
+
 def records_ingest(
     *, owner: User, api_key: ApiKey | None = None, items: Iterable[Any] | None = None,
     records: Iterable[tuple[int, Any]] | None = None, fmt: str | None = None, body_bytes: int | None = None,
@@ -354,13 +380,17 @@ def records_ingest(
     seen: set[tuple[str, datetime | None]] = set()
     unstamped = [a.record.request_id for a in accepted if not a.stamped]
     recent = _seen_recently(unstamped, now - UNSTAMPED_LOOKBACK)
+    named = _stored_near(accepted, now)  # (owner, request_id) of requests stored under another start time
     fresh: list[_Accepted] = []
     for item in accepted:
         identity = (item.record.request_id, item.record.created_at)
-        if identity in seen or (not item.stamped and item.record.request_id in recent):
+        same_request = (item.user_id, item.record.request_id) if item.record.same_request_within else None
+        if identity in seen or (not item.stamped and item.record.request_id in recent) or same_request in named:
             result.duplicates.append(item.index)
             continue
         seen.add(identity)
+        if same_request:
+            named.add(same_request)
         if not item.stamped:
             recent.add(item.record.request_id)
         fresh.append(item)

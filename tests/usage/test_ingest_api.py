@@ -354,3 +354,10 @@ def test_records_older_than_the_retention_period_or_from_the_future_are_refused(
     assert body["rejected"] == 2
     assert [error["field"] for error in body["errors"]] == ["created_at", "created_at"]
     assert "retention" in body["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_a_body_nested_too_deep_is_a_400_not_a_500(client, alice_key, content_type):
+    response = post(client, alice_key, b"[" * 200_000 + b"]" * 200_000, content_type=content_type)
+
+    assert response.status_code == 400

@@ -64,7 +64,10 @@ def _loads(text: str):
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except RecursionError:  # nested deeper than Python's parser goes: unreadable, not a crash
+            raise json.JSONDecodeError("nested too deep", text, 0) from None
 
 
 def parse_records(raw: bytes, *, content_type: str, max_records: int) -> Batch:

@@ -6,6 +6,8 @@ urlpatterns = [
     path("ingest/records", views.IngestRecordsView.as_view(), name="api-ingest-records"),
     path("ingest/openclaw", views.OpenClawUploadView.as_view(), name="api-ingest-openclaw"),
     path("otlp/v1/traces", views.OtlpTracesView.as_view(), name="api-otlp-traces"),
+    path("otlp/v1/metrics", views.OtlpMetricsView.as_view(), name="api-otlp-metrics"),
+    path("otlp/v1/logs", views.OtlpLogsView.as_view(), name="api-otlp-logs"),
 ]
 
 urlpatterns += [

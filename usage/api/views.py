@@ -8,6 +8,8 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -20,7 +22,7 @@ from usage.api.body import BodyError, parse_records, read_raw
 from usage.api.serializers import NativeRecordSerializer
 from usage.ingest.canonical import FORMATS
 from usage.ingest.openclaw import parse_openclaw_lines, should_skip_file
-from usage.ingest.otlp import parse_otlp_json, parse_otlp_protobuf
+from usage.ingest.otlp import count_otlp_items, parse_otlp_json, parse_otlp_protobuf
 from usage.services import MAX_RECORDS_PER_CALL, IngestResult, records_ingest
 
 INGEST_RESULT = inline_serializer(
@@ -153,7 +155,9 @@ class OtlpTracesView(IngestView):
             "An OTLP/HTTP trace export, `application/x-protobuf` or `application/json`, optionally "
             "gzip-compressed. Spans with OpenTelemetry GenAI attributes (`gen_ai.*`) become request "
             "records; other spans are ignored. Point an exporter at `<hub>/api/v1/otlp` with the "
-            "header `Authorization=Bearer <key>`."
+            "header `Authorization=Bearer <key>` and the protocol `http/protobuf` (there is no gRPC). A "
+            "span carrying `gen_ai.response.id` is stored under that id, so a second instrumentation "
+            "tracing the same call adds nothing. The answer is OTLP's, `partialSuccess` naming rejected spans."
         ),
         request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT},
         responses={200: OpenApiTypes.OBJECT, 400: ERROR},
@@ -165,7 +169,7 @@ class OtlpTracesView(IngestView):
             outcomes = parse_otlp_protobuf(raw) if protobuf else parse_otlp_json(json.loads(raw.decode("utf-8")))
         except BodyError as error:
             return self.body_error(error)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             return Response({"detail": f"not an OTLP trace export: {exc}"}, status=400)
         result = records_ingest(owner=request.user, api_key=request.auth, records=enumerate(outcomes))
         rejected = len(result.rejected)
@@ -178,3 +182,90 @@ class OtlpTracesView(IngestView):
             return HttpResponse(reply.SerializeToString(), content_type="application/x-protobuf")
         body = {"partialSuccess": {"rejectedSpans": rejected, "errorMessage": message}} if rejected else {}
         return Response(body)
+
+
+class OtlpNotStoredView(IngestView):
+    """OTLP metrics and logs: answered, never stored. ``opentelemetry-instrument`` and the Node SDK
+    export them by default to the same base URL as the traces; a 404 there would make exporters log
+    a failure on every interval, so the answer is OTLP's own partial success: nothing failed, these
+    items were not kept, and how to stop sending them."""
+
+    signal = ""  # "metrics" | "logs"
+    items = ""
+    reply_class: type = ExportMetricsServiceResponse
+    rejected_field = ""
+    rejected_json = ""
+    throttle_classes: list = []  # they store nothing: they must not use up the key's ingest rate
+
+    def post(self, request):
+        protobuf = "protobuf" in (request.content_type or "")
+        try:
+            count = count_otlp_items(self.signal, read_raw(request), protobuf=protobuf)
+        except BodyError as error:
+            return self.body_error(error)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            return Response({"detail": f"not an OTLP {self.signal} export: {exc}"}, status=400)
+        message = (
+            f"the hub stores traces only; {count} {self.items} not stored "
+            f"(set OTEL_{self.signal.upper()}_EXPORTER=none to stop sending them)"
+        )
+        if protobuf:
+            reply = self.reply_class()
+            setattr(reply.partial_success, self.rejected_field, count)
+            reply.partial_success.error_message = message
+            return HttpResponse(reply.SerializeToString(), content_type="application/x-protobuf")
+        return Response({"partialSuccess": {self.rejected_json: count, "errorMessage": message}})
+
+
+def _not_stored_schema(signal: str, rejected_json: str) -> dict:
+    return {
+        "operation_id": f"otlp_{signal}",
+        "tags": ["ingest"],
+        "summary": f"Accept OTLP {signal} without storing them",
+        "description": (
+            f"The hub stores GenAI spans (traces) only. An OTLP/HTTP {signal} export, protobuf or JSON, is "
+            f"answered 200 with OTLP's partial success: `{rejected_json}` counts what was not stored and "
+            f"`errorMessage` says so, so an exporter pointed at `<hub>/api/v1/otlp` (which sends traces, "
+            f"metrics and logs) does not log a failure every interval. Set `OTEL_{signal.upper()}_EXPORTER=none` "
+            "in the application to stop sending them. An unreadable body is a 400."
+        ),
+        "request": {"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT},
+        "responses": {
+            200: inline_serializer(
+                f"Otlp{signal.title()}NotStored",
+                {
+                    "partialSuccess": inline_serializer(
+                        f"Otlp{signal.title()}PartialSuccess",
+                        {rejected_json: serializers.IntegerField(), "errorMessage": serializers.CharField()},
+                    )
+                },
+            ),
+            400: ERROR,
+            401: ERROR,
+            403: ERROR,
+        },
+    }
+
+
+class OtlpMetricsView(OtlpNotStoredView):
+    signal = "metrics"
+    items = "metric data points"
+    reply_class = ExportMetricsServiceResponse
+    rejected_field = "rejected_data_points"
+    rejected_json = "rejectedDataPoints"
+
+    @extend_schema(**_not_stored_schema(signal, rejected_json))
+    def post(self, request):
+        return super().post(request)
+
+
+class OtlpLogsView(OtlpNotStoredView):
+    signal = "logs"
+    items = "log records"
+    reply_class = ExportLogsServiceResponse
+    rejected_field = "rejected_log_records"
+    rejected_json = "rejectedLogRecords"
+
+    @extend_schema(**_not_stored_schema(signal, rejected_json))
+    def post(self, request):
+        return super().post(request)

@@ -25,7 +25,7 @@ Token convention (the same for every format, documented in the README):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 FORMATS = ("native", "higress", "openai", "anthropic", "gemini", "openclaw", "otlp")
@@ -92,6 +92,10 @@ class CanonicalRecord:
     provider_chain: list[dict[str, Any]] | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased request headers, for session lookup
+    # Set by an adapter whose request_id names the request on its own (a provider's response id, which
+    # two tracers of one call both report, each with its own start time): a row of the same owner with
+    # this request_id, created within this much of created_at, is this request, stored already.
+    same_request_within: timedelta | None = None
 
     @property
     def total_tokens(self) -> int:

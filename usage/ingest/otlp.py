@@ -9,16 +9,24 @@ tokens. A span that cannot be read gives a RecordError in its place in the resul
 Token mapping. ``gen_ai.usage.input_tokens`` (deprecated: ``prompt_tokens``) SHOULD include
 cached tokens, reads and writes alike, so:
 
-* input = input_tokens - cache_read.input_tokens - cache_creation.input_tokens,
-  cache_read / cache_creation as given, output = output_tokens (deprecated: completion_tokens,
-  includes reasoning), reasoning = reasoning.output_tokens.
+* input = input_tokens - cache_read.input_tokens - cache_creation.input_tokens (also spelled
+  cache_write.input_tokens), cache_read / cache_creation as given, 5m / 1h cache writes from
+  anthropic.usage.cache_creation.ephemeral_*_input_tokens, output = output_tokens (deprecated:
+  completion_tokens, includes reasoning), reasoning = reasoning.output_tokens.
 * An instrumentation that reports the cache beside input_tokens shows it when the cache counts
   exceed input_tokens; input_tokens is then taken as is rather than losing tokens.
 
 So input + cache_creation + cache_read + output equals input_tokens + output_tokens.
-Other fields: request_id = "<trace id>-<span id>", created_at = start time, duration = end -
-start, session = gen_ai.conversation.id (else session.id, else a session header recorded as
-http.request.header.*), failure = error.type or status code 2 (ERROR).
+
+Other fields: request_id = gen_ai.response.id (the provider's id: two instrumentations tracing
+one call report it under different traces, and the hub keeps the first, see
+``CanonicalRecord.same_request_within``), else "<trace id>-<span id>"; created_at = start time,
+duration = end - start; stream = gen_ai.request.stream (gen_ai.is_streaming, llm.is_streaming);
+time to first token = gen_ai.response.time_to_first_chunk, else the first chunk event's time;
+session = gen_ai.conversation.id (else session.id, else a session header recorded as
+http.request.header.*); provider = gen_ai.provider.name (else gen_ai.system) in one spelling;
+failure = error.type or status code 2 (ERROR), its HTTP status from http.response.status_code,
+else the error type or status message (``provider_name``, ``_status_of_failure``).
 """
 
 from __future__ import annotations
@@ -26,11 +34,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from usage.ingest._common import (
+    MAX_LENGTHS,
     finish,
     format_error,
     provider_type_from_name,
@@ -56,8 +67,81 @@ _HEADER_PREFIX = "http.request.header."
 _INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 _OUTPUT = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
 _CACHE_READ = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")
-_CACHE_WRITE = ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens")
+_CACHE_WRITE = (
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_write.input_tokens",  # the anthropic SDK's own tracing
+    "gen_ai.usage.cache_creation_input_tokens",
+)
+_CACHE_WRITE_5M = ("anthropic.usage.cache_creation.ephemeral_5m_input_tokens",)
+_CACHE_WRITE_1H = ("anthropic.usage.cache_creation.ephemeral_1h_input_tokens",)
 _REASONING = ("gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens")
+_STREAM = ("gen_ai.request.stream", "gen_ai.is_streaming", "llm.is_streaming")
+# Seconds from the request to the first chunk of a streamed answer (GenAI semantic conventions).
+_TIME_TO_FIRST_CHUNK = ("gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token")
+# Span events some instrumentations add per streamed chunk (Traceloop: current, then older releases).
+_CHUNK_EVENTS = frozenset({"gen_ai.content.completion.chunk", "llm.content.completion.chunk"})
+# Two instrumentations tracing one call (the anthropic SDK's own spans and a library's) report the
+# same provider response id under different trace ids: that id, not the span, names the request,
+# and a row of the same owner with it, started this close in time, is that request
+# (usage.services). Both spans start when the call does; the margin covers clocks of two hosts.
+# Shorter ids are not trusted to be unique (some local servers number their answers, chatcmpl-123).
+RESPONSE_ID_WINDOW = timedelta(minutes=5)
+MIN_RESPONSE_ID_LENGTH = 16
+_MAX_SECONDS = (2**31 - 1) / 1000  # ttft_ms is a PostgreSQL integer
+
+# Provider names as instrumentations spell them, squashed (lower case, no separators), onto the
+# semantic conventions' well-known gen_ai.provider.name values; anything else is kept lower-cased.
+_PROVIDER_NAMES = {
+    "anthropic": "anthropic",
+    "openai": "openai",
+    "awsbedrock": "aws.bedrock",
+    "bedrock": "aws.bedrock",
+    "azureaiinference": "azure.ai.inference",
+    "azaiinference": "azure.ai.inference",
+    "azureaiopenai": "azure.ai.openai",
+    "azaiopenai": "azure.ai.openai",
+    "azureopenai": "azure.ai.openai",
+    "cohere": "cohere",
+    "deepseek": "deepseek",
+    "gcpgemini": "gcp.gemini",
+    "gemini": "gcp.gemini",
+    "googlegemini": "gcp.gemini",
+    "gcpvertexai": "gcp.vertex_ai",
+    "vertexai": "gcp.vertex_ai",
+    "vertex": "gcp.vertex_ai",
+    "gcpgenai": "gcp.gen_ai",
+    "googlegenai": "gcp.gen_ai",
+    "groq": "groq",
+    "ibmwatsonxai": "ibm.watsonx.ai",
+    "watsonx": "ibm.watsonx.ai",
+    "watsonxai": "ibm.watsonx.ai",
+    "mistralai": "mistral_ai",
+    "mistral": "mistral_ai",
+    "perplexity": "perplexity",
+    "xai": "x_ai",
+}
+_SEPARATORS = re.compile(r"[\s._\-]+")
+
+# Statuses for failures a span names only by its error type: the SDKs' exception classes and the
+# providers' documented error types and codes (OpenAI, Anthropic, Google), compared squashed.
+_ERROR_STATUSES = {
+    "badrequesterror": 400, "invalidrequesterror": 400, "invalidargument": 400, "contextlengthexceeded": 400,
+    "authenticationerror": 401, "invalidapikey": 401, "unauthenticated": 401,
+    "billingerror": 402,
+    "permissiondeniederror": 403, "permissionerror": 403, "permissiondenied": 403,
+    "notfounderror": 404, "notfound": 404, "modelnotfound": 404,
+    "conflicterror": 409,
+    "requesttoolarge": 413,
+    "unprocessableentityerror": 422,
+    "ratelimiterror": 429, "ratelimitexceeded": 429, "ratelimit": 429, "insufficientquota": 429,
+    "resourceexhausted": 429, "toomanyrequests": 429,
+    "internalservererror": 500, "apierror": 500, "internal": 500, "servererror": 500,
+    "serviceunavailableerror": 503, "unavailable": 503, "serviceunavailable": 503,
+    "deadlineexceeded": 504,  # Google's code; a client's own time-out has no upstream status, so 500
+    "overloadederror": 529,
+}  # fmt: skip
+# "Error code: 429 - ..." (the openai and anthropic SDKs' exception text), "HTTP 503", "status 429".
+_STATUS_IN_MESSAGE = re.compile(r"\b(?:error code|status(?: code)?|http)\s*[:=]?\s*([1-5]\d\d)\b", re.IGNORECASE)
 
 
 def parse_otlp_json(obj: dict[str, Any]) -> list[CanonicalRecord | RecordError]:
@@ -101,6 +185,58 @@ def parse_otlp_protobuf(data: bytes) -> list[CanonicalRecord | RecordError]:
     return parse_otlp_json(_request_as_json(request))
 
 
+def count_otlp_items(signal: str, raw: bytes, *, protobuf: bool) -> int:
+    """How many metric data points (``signal`` "metrics") or log records ("logs") an OTLP export
+    holds: the hub stores neither, and says how many it did not store. ValueError when unreadable."""
+    if protobuf:
+        from google.protobuf.message import DecodeError
+
+        if signal == "metrics":
+            from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+            request = ExportMetricsServiceRequest()
+        else:
+            from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+            request = ExportLogsServiceRequest()
+        try:
+            request.ParseFromString(raw)
+        except DecodeError:
+            raise ValueError(f"not a valid OTLP protobuf {type(request).__name__}") from None
+        body = _message_as_dict(request)
+    else:
+        body = json.loads(raw.decode("utf-8"))
+        if not isinstance(body, dict):
+            raise ValueError(f"must be a JSON object, got {type_name(body)}")
+    if signal == "metrics":
+        return sum(
+            len(_list(sub(metric, kind).get("dataPoints")))
+            for resource in _list(body.get("resourceMetrics"))
+            for scope in _list(_obj(resource).get("scopeMetrics"))
+            for metric in _list(_obj(scope).get("metrics"))
+            for kind in ("gauge", "sum", "histogram", "exponentialHistogram", "summary")
+        )
+    return sum(
+        len(_list(_obj(scope).get("logRecords")))
+        for resource in _list(body.get("resourceLogs"))
+        for scope in _list(_obj(resource).get("scopeLogs"))
+    )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _message_as_dict(message: Any) -> dict[str, Any]:
+    from google.protobuf.json_format import MessageToDict
+
+    return MessageToDict(message)
+
+
 # --- span to record -------------------------------------------------------------------------
 
 
@@ -122,7 +258,13 @@ def _span_record(span: Any, resource: dict[str, Any]) -> CanonicalRecord | None:
     record = CanonicalRecord()
     trace_id = _hex_id(span.get("traceId"), 16, "traceId")
     span_id = _hex_id(span.get("spanId"), 8, "spanId")
-    record.request_id = f"{trace_id}-{span_id}"
+    response_id = _text(attrs.get("gen_ai.response.id")).strip()
+    if MIN_RESPONSE_ID_LENGTH <= len(response_id) <= MAX_LENGTHS["request_id"]:
+        record.request_id = response_id
+        record.same_request_within = RESPONSE_ID_WINDOW
+        record.attributes.update({"otel.trace_id": trace_id, "otel.span_id": span_id})
+    else:
+        record.request_id = f"{trace_id}-{span_id}"
     start = read_opt_int(span.get("startTimeUnixNano"), "startTimeUnixNano")
     end = read_opt_int(span.get("endTimeUnixNano"), "endTimeUnixNano")
     record.created_at = time_from_unix(start, "startTimeUnixNano", divisor=10**9)
@@ -131,16 +273,11 @@ def _span_record(span: Any, resource: dict[str, Any]) -> CanonicalRecord | None:
 
     record.model = response_model or request_model
     record.original_model = request_model if request_model != record.model else ""
-    provider = _text(attrs.get("gen_ai.provider.name")) or _text(attrs.get("gen_ai.system"))
-    record.provider_name = provider
-    record.provider_type = provider_type_from_name(provider)
+    raw_provider = _text(attrs.get("gen_ai.provider.name")) or _text(attrs.get("gen_ai.system"))
+    record.provider_name = provider_name(raw_provider)
+    record.provider_type = provider_type_from_name(record.provider_name)
 
-    prompt = read_count(_first(attrs, _INPUT), _first_name(attrs, _INPUT))
-    record.output_tokens = read_count(_first(attrs, _OUTPUT), _first_name(attrs, _OUTPUT))
-    record.cache_read_tokens = read_count(_first(attrs, _CACHE_READ), _first_name(attrs, _CACHE_READ))
-    record.cache_creation_tokens = read_count(_first(attrs, _CACHE_WRITE), _first_name(attrs, _CACHE_WRITE))
-    record.reasoning_tokens = read_count(_first(attrs, _REASONING), _first_name(attrs, _REASONING))
-    record.input_tokens = _uncached(prompt, record.cache_read_tokens, record.cache_creation_tokens)
+    _read_tokens(record, attrs)
 
     headers = {
         key[len(_HEADER_PREFIX) :]: _header_value(value)
@@ -156,25 +293,8 @@ def _span_record(span: Any, resource: dict[str, Any]) -> CanonicalRecord | None:
     record.user_agent = _text(attrs.get("user_agent.original"))
     url_path = _text(attrs.get("url.path")) or urlsplit(_text(attrs.get("url.full"))).path
     record.endpoint = url_path
-    if isinstance(attrs.get("gen_ai.request.stream"), bool):
-        record.is_stream = attrs["gen_ai.request.stream"]
-
-    status = sub(span, "status")
-    error_type = _text(attrs.get("error.type"))
-    failed = bool(error_type) or status.get("code") in (STATUS_ERROR, "STATUS_CODE_ERROR", str(STATUS_ERROR))
-    http_status = attrs.get("http.response.status_code")
-    if http_status is not None:
-        record.status_code = read_int(http_status, "http.response.status_code", minimum=100, maximum=599)
-        failed = failed or record.status_code >= 400
-    elif failed:
-        record.status_code = int(error_type) if error_type.isdigit() and 400 <= int(error_type) <= 599 else 500
-    else:
-        record.status_code = 200
-    if failed:
-        message = status.get("message")
-        record.error_message = (
-            format_error(error_type, message) if error_type or message else f"HTTP {record.status_code}"
-        )
+    _read_stream(record, attrs, span.get("events"), start)
+    _read_status(record, attrs, sub(span, "status"), span.get("events"))
 
     _read_messages(record, attrs)
     extra = {
@@ -190,6 +310,108 @@ def _uncached(prompt: int, cache_read: int, cache_write: int) -> int:
     if cache_read + cache_write <= prompt:
         return prompt - cache_read - cache_write
     return prompt
+
+
+def provider_name(name: str) -> str:
+    """One spelling per provider: ``OpenAI``, ``openai`` and ``az.ai.openai`` style variants map onto the
+    semantic conventions' well-known values (``openai``, ``azure.ai.openai``); others are lower-cased."""
+    name = name.strip()
+    squashed = _SEPARATORS.sub("", name.lower())
+    return _PROVIDER_NAMES.get(squashed, name.lower())
+
+
+def _read_tokens(record: CanonicalRecord, attrs: dict[str, Any]) -> None:
+    def count(names: tuple[str, ...]) -> int:
+        return read_count(_first(attrs, names), _first_name(attrs, names))
+
+    prompt = count(_INPUT)
+    record.output_tokens = count(_OUTPUT)
+    record.cache_read_tokens = count(_CACHE_READ)
+    record.cache_creation_5m_tokens = count(_CACHE_WRITE_5M)
+    record.cache_creation_1h_tokens = count(_CACHE_WRITE_1H)
+    split = record.cache_creation_5m_tokens + record.cache_creation_1h_tokens
+    record.cache_creation_tokens = count(_CACHE_WRITE) if _first(attrs, _CACHE_WRITE) is not None else split
+    record.reasoning_tokens = count(_REASONING)
+    record.input_tokens = _uncached(prompt, record.cache_read_tokens, record.cache_creation_tokens)
+
+
+def _read_stream(record: CanonicalRecord, attrs: dict[str, Any], events: Any, start: int | None) -> None:
+    """Stream flag and time to first token: from attributes, else from the first chunk event."""
+    flag = _first(attrs, _STREAM)
+    if isinstance(flag, str) and flag.strip().lower() in ("true", "false"):
+        flag = flag.strip().lower() == "true"
+    if isinstance(flag, bool):
+        record.is_stream = flag
+    seconds = _first(attrs, _TIME_TO_FIRST_CHUNK)
+    if seconds is not None:
+        field = _first_name(attrs, _TIME_TO_FIRST_CHUNK)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float, str)):
+            raise RecordError(field, f"must be a number of seconds, got {type_name(seconds)}")
+        try:
+            value = float(seconds)
+        except ValueError:
+            raise RecordError(field, f"must be a number of seconds, got {seconds[:40]!r}") from None
+        if not math.isfinite(value) or value < 0 or value > _MAX_SECONDS:
+            raise RecordError(field, "must be a non-negative number of seconds")
+        record.ttft_ms = round(value * 1000)
+        return
+    first_chunk = min(
+        (
+            read_int(event.get("timeUnixNano"), "events.timeUnixNano")
+            for event in (events if isinstance(events, list) else [])
+            if isinstance(event, dict) and event.get("name") in _CHUNK_EVENTS and event.get("timeUnixNano")
+        ),
+        default=None,
+    )
+    if first_chunk is not None:
+        record.is_stream = True
+        if start and first_chunk >= start:
+            record.ttft_ms = (first_chunk - start) // 10**6
+
+
+def _read_status(record: CanonicalRecord, attrs: dict[str, Any], status: dict[str, Any], events: Any) -> None:
+    """HTTP status: the span's http.response.status_code, else what its error type or status message
+    says (a 429 reported only as ``openai.RateLimitError`` is a 429), and 500 only when nothing does."""
+    error_type = _error_type_name(_text(attrs.get("error.type")) or _exception_type(events))
+    message = status.get("message") if isinstance(status.get("message"), str) else ""
+    failed = bool(error_type) or status.get("code") in (STATUS_ERROR, "STATUS_CODE_ERROR", str(STATUS_ERROR))
+    http_status = attrs.get("http.response.status_code")
+    if http_status is not None:
+        record.status_code = read_int(http_status, "http.response.status_code", minimum=100, maximum=599)
+        failed = failed or record.status_code >= 400
+    elif failed:
+        record.status_code = _status_of_failure(error_type, message)
+    else:
+        record.status_code = 200
+    if failed:
+        record.error_message = (
+            format_error(error_type, message) if error_type or message else f"HTTP {record.status_code}"
+        )
+
+
+def _error_type_name(value: str) -> str:
+    """``<class 'openai.RateLimitError'>`` (how one instrumentation writes it) as ``openai.RateLimitError``."""
+    value = value.strip()
+    match = re.fullmatch(r"<class '([^']+)'>", value)
+    return match.group(1) if match else value
+
+
+def _exception_type(events: Any) -> str:
+    for event in events if isinstance(events, list) else []:
+        if isinstance(event, dict) and event.get("name") == "exception":
+            return _text(_attributes(event.get("attributes")).get("exception.type"))
+    return ""
+
+
+def _status_of_failure(error_type: str, message: str) -> int:
+    if error_type.isdigit() and 400 <= int(error_type) <= 599:
+        return int(error_type)
+    found = _STATUS_IN_MESSAGE.search(message)
+    if found and int(found.group(1)) >= 400:
+        return int(found.group(1))
+    # The last dotted part: openai.RateLimitError, anthropic.RateLimitError, google.api_core...ResourceExhausted.
+    squashed = _SEPARATORS.sub("", error_type.rsplit(".", 1)[-1].lower())
+    return _ERROR_STATUSES.get(squashed, 500)
 
 
 def _read_messages(record: CanonicalRecord, attrs: dict[str, Any]) -> None:
@@ -353,6 +575,14 @@ def _request_as_json(request: Any) -> dict[str, Any]:
                                 "endTimeUnixNano": str(span.end_time_unix_nano),
                                 "attributes": _proto_attributes(span.attributes),
                                 "status": {"code": span.status.code, "message": span.status.message},
+                                "events": [
+                                    {
+                                        "name": event.name,
+                                        "timeUnixNano": str(event.time_unix_nano),
+                                        "attributes": _proto_attributes(event.attributes),
+                                    }
+                                    for event in span.events
+                                ],
                             }
                             for span in scope_span.spans
                         ]

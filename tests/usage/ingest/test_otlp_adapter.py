@@ -18,7 +18,14 @@ GEMINI_SPAN = "0af7651916cd43dd8448eb211c80319c-c3e1f2a4b5d6e7f8"
 
 def by_id(results) -> dict[str, CanonicalRecord]:
     assert all(isinstance(item, CanonicalRecord) for item in results)
-    return {record.request_id: record for record in results}
+    # Keyed by span: a span's request_id is its provider response id when it carries one.
+    return {_span_key(record): record for record in results}
+
+
+def _span_key(record: CanonicalRecord) -> str:
+    if "otel.span_id" in record.attributes:
+        return f"{record.attributes['otel.trace_id']}-{record.attributes['otel.span_id']}"
+    return record.request_id
 
 
 def sample_records() -> dict[str, CanonicalRecord]:
