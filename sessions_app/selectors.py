@@ -27,7 +27,7 @@ ACTIVE_SESSION_WINDOW = timedelta(minutes=5)
 #: how long a list is shared between viewers who see the same rows with the same filters
 LIST_CACHE_SECONDS = 2
 PAGE_SIZE = 50
-DETAIL_REQUESTS_LIMIT = 1_000
+DETAIL_REQUESTS_LIMIT = 500
 
 
 def session_list(*, viewer) -> QuerySet[Session]:
@@ -121,7 +121,7 @@ class SessionDetail:
 
 def session_detail(session: Session) -> SessionDetail:
     rows = session_requests(session)
-    requests = list(rows.select_related("provider")[:DETAIL_REQUESTS_LIMIT])
+    requests = list(rows.select_related("user", "key", "provider")[:DETAIL_REQUESTS_LIMIT])
     per_provider = (
         rows.order_by()
         .values("provider_id", "model")

@@ -14,6 +14,7 @@ from providers.models import Provider
 from sessions_app import selectors
 from sessions_app.export import sessions_csv
 from sessions_app.filters import SessionFilterSet
+from sessions_app.tables import request_rows
 from usage.definitions import API_TYPE_LABELS
 from usage.export import export_filename
 
@@ -82,6 +83,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "back": back,
         "api_types": API_TYPE_LABELS,
         "active": session.last_request_at >= selectors.active_boundary(),
+        "request_rows": request_rows(detail.requests),
         # The key's owner or an admin may switch the key off from here.
         "may_disable_key": session.key is not None
         and (sees_everything(request.user) or session.key.owner_id == request.user.pk),

@@ -15,6 +15,11 @@ def usd(value) -> str:
 
 
 @register.filter
+def grouped(value) -> str:
+    return formats.grouped(value)
+
+
+@register.filter
 def duration(value) -> str:
     return formats.duration(value)
 
