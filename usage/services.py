@@ -28,7 +28,7 @@ from providers.pricing import PriceBook, Tokens
 from usage import partitions, tasks
 from usage.bulk import RequestRow, copy_rows
 from usage.definitions import MESSAGE_ATTRIBUTES
-from usage.ingest._common import session_from_headers
+from usage.ingest._common import MAX_JSON_DEPTH, check_json_depth, make_storable, printable, session_from_headers
 from usage.ingest.canonical import FORMATS, CanonicalRecord, RecordError
 from usage.ingest.detect import detect_format, parse_record
 from usage.models import MessageRequest
@@ -57,6 +57,11 @@ class Rejection:
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "field": self.field, "reason": self.reason}
+
+    @classmethod
+    def of(cls, index: int, error: RecordError) -> Rejection:
+        # Field names and reasons can quote what was sent: keep them printable and short.
+        return cls(index, printable(error.field), printable(error.reason, 1000))
 
 
 @dataclass
@@ -132,6 +137,11 @@ class _Context:
 def _parse(item: Any, fmt: str | None) -> CanonicalRecord:
     if isinstance(item, RecordError):
         raise item  # the body reader already found this item unreadable
+    if isinstance(item, dict):
+        for name, value in item.items():
+            check_json_depth(value, str(name), MAX_JSON_DEPTH - 1)
+    else:
+        check_json_depth(item, "record")
     if isinstance(item, dict) and "format" in item:
         item = dict(item)
         named = item.pop("format")
@@ -352,13 +362,18 @@ def records_ingest(
                 parsed.append((index, _parse(item, fmt), item))
             except RecordError as error:
                 parsed.append((index, error, None))
+            except Exception:
+                # Adapters are meant to raise RecordError only; should one slip, the record is
+                # refused and the slip logged, but its neighbours are still stored.
+                logger.exception("ingest: record %d could not be read", index)
+                parsed.append((index, RecordError("record", "could not be read (an error in the hub, logged)"), None))
     for index, outcome in records or ():
         parsed.append((index, outcome, None))
 
     accepted: list[_Accepted] = []
     for index, outcome, raw in parsed:
         if isinstance(outcome, RecordError):
-            result.rejected.append(Rejection(index, outcome.field, outcome.reason))
+            result.rejected.append(Rejection.of(index, outcome))
             continue
         record = outcome
         try:
@@ -367,13 +382,14 @@ def records_ingest(
                 configured = session_from_headers(record.headers, context.settings.session_header)
                 if configured and record.session_id in ("", session_from_headers(record.headers)):
                     record.session_id = configured
+                    make_storable(record)
             if not record.request_id:
                 record.request_id = _fallback_request_id(raw if raw is not None else record.__dict__)
             provider = context.provider_for(record)
             _keep_unknown_provider(record, provider)
             accepted.append(_Accepted(index, record, context.user_for(record), provider, record.created_at is not None))
         except RecordError as error:
-            result.rejected.append(Rejection(index, error.field, error.reason))
+            result.rejected.append(Rejection.of(index, error))
 
     # Duplicates inside the call: the first one counts.
     now = timezone.now()

@@ -19,11 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from usage.ingest._common import (
+    array,
     format_error,
     last_user_text,
     provider_type_from_name,
     read_count,
     split_inclusive,
+    string,
     sub,
     text_of,
     time_from_unix,
@@ -159,17 +161,17 @@ def _chat_body(body: dict[str, Any]) -> Reply:
     reply = Reply()
     if body.get("error"):
         _apply_error(reply, body["error"])
-    reply.model = body.get("model") or ""
-    reply.response_id = body.get("id") or ""
+    reply.model = string(body.get("model"))
+    reply.response_id = string(body.get("id"))
     reply.created_at = _created(body.get("created"), "response.created")
     if isinstance(body.get("usage"), dict):
         _apply_usage(reply, body["usage"], "response.usage")
     answers, reasonings = [], []
-    for choice in body.get("choices") or []:
+    for choice in array(body.get("choices")):
         message = sub(choice, "message")
-        answers.append(text_of(message.get("content")) or message.get("refusal") or "")
+        answers.append(text_of(message.get("content")) or string(message.get("refusal")))
         reasonings.append(message.get("reasoning_content") or message.get("reasoning") or "")
-        for call in message.get("tool_calls") or []:
+        for call in array(message.get("tool_calls")):
             function = sub(call, "function")
             reply.tool_calls.append(
                 tool_call(call.get("id", ""), function.get("name", ""), function.get("arguments", ""))
@@ -191,13 +193,13 @@ def _chat_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
         if chunk.get("error"):
             _apply_error(reply, chunk["error"])
             continue
-        reply.model = chunk.get("model") or reply.model
-        reply.response_id = reply.response_id or chunk.get("id") or ""
+        reply.model = string(chunk.get("model")) or reply.model
+        reply.response_id = reply.response_id or string(chunk.get("id"))
         if reply.created_at is None and chunk.get("created") is not None:
             reply.created_at = _created(chunk["created"], f"stream chunk {number}.created")
         if isinstance(chunk.get("usage"), dict):
             _apply_usage(reply, chunk["usage"], f"stream chunk {number}.usage")
-        for choice in chunk.get("choices") or []:
+        for choice in array(chunk.get("choices")):
             index = choice.get("index", 0) if isinstance(choice, dict) else 0
             index = index if isinstance(index, int) else 0
             delta = sub(choice, "delta") or sub(choice, "message")
@@ -206,7 +208,7 @@ def _chat_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
             for key in ("reasoning_content", "reasoning"):
                 if isinstance(delta.get(key), str):
                     reasonings.setdefault(index, []).append(delta[key])
-            for position, fragment in enumerate(delta.get("tool_calls") or []):
+            for position, fragment in enumerate(array(delta.get("tool_calls"))):
                 if not isinstance(fragment, dict):
                     continue
                 order = fragment.get("index", position)
@@ -219,6 +221,11 @@ def _chat_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
     reply.reasoning = "\n".join("".join(parts) for _, parts in sorted(reasonings.items()) if "".join(parts))
     reply.tool_calls = [tool_call(slot["id"], slot["name"], "".join(slot["args"])) for _, slot in sorted(calls.items())]
     return reply
+
+
+def _slot_key(value: Any) -> Any:
+    """An output index or item id to group a call's events by; anything else groups as None."""
+    return value if isinstance(value, (int, str)) else None
 
 
 def _new_slot() -> dict[str, Any]:
@@ -250,7 +257,7 @@ def _responses_question(value: Any) -> str:
 def _read_output(reply: Reply, output: Any) -> None:
     answers, reasonings = [], []
     reply.tool_calls = []
-    for item in output or []:
+    for item in array(output):
         if not isinstance(item, dict):
             continue
         kind = item.get("type")
@@ -261,7 +268,7 @@ def _read_output(reply: Reply, output: Any) -> None:
                 text_of(
                     [
                         {"type": "text", "text": part.get("text")}
-                        for part in (item.get("summary") or []) + (item.get("content") or [])
+                        for part in array(item.get("summary")) + array(item.get("content"))
                         if isinstance(part, dict)
                     ]
                 )
@@ -290,8 +297,8 @@ def _read_response_object(reply: Reply, body: dict[str, Any], where: str) -> Non
         _apply_error(reply, body["error"])
     elif body.get("status") == "failed":
         reply.error_message = "response failed"
-    reply.model = body.get("model") or reply.model
-    reply.response_id = body.get("id") or reply.response_id
+    reply.model = string(body.get("model")) or reply.model
+    reply.response_id = string(body.get("id")) or reply.response_id
     if body.get("created_at") is not None:
         reply.created_at = _created(body["created_at"], f"{where}.created_at")
     if isinstance(body.get("usage"), dict):
@@ -321,16 +328,16 @@ def _responses_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
         elif kind in ("response.output_item.added", "response.output_item.done"):
             item = sub(event, "item")
             if item.get("type") == "function_call":
-                slot = calls.setdefault(event.get("output_index", item.get("id")), _new_slot())
+                slot = calls.setdefault(_slot_key(event.get("output_index", item.get("id"))), _new_slot())
                 slot["id"] = item.get("call_id") or slot["id"]
                 slot["name"] = item.get("name") or slot["name"]
                 if kind == "response.output_item.done" and isinstance(item.get("arguments"), str):
                     slot["args"] = [item["arguments"]]
         elif kind == "response.function_call_arguments.delta" and isinstance(event.get("delta"), str):
-            calls.setdefault(event.get("output_index"), _new_slot())["args"].append(event["delta"])
+            calls.setdefault(_slot_key(event.get("output_index")), _new_slot())["args"].append(event["delta"])
         elif kind == "response.function_call_arguments.done" and isinstance(event.get("arguments"), str):
             # The done event repeats the whole argument text: it replaces the fragments.
-            calls.setdefault(event.get("output_index"), _new_slot())["args"] = [event["arguments"]]
+            calls.setdefault(_slot_key(event.get("output_index")), _new_slot())["args"] = [event["arguments"]]
     reply.answer = "".join(answer)
     reply.reasoning = "".join(reasoning)
     reply.tool_calls = [tool_call(slot["id"], slot["name"], "".join(slot["args"])) for slot in calls.values()]
