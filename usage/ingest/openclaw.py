@@ -28,6 +28,7 @@ from typing import Any
 
 from usage.ingest._common import (
     MAX_LENGTHS,
+    array,
     finish,
     load_json,
     provider_type_from_name,
@@ -167,7 +168,7 @@ def _record(
         record.status_code = 200
 
     answers, thoughts, calls = [], [], []
-    for block in message.get("content") or []:
+    for block in array(message.get("content")):
         if not isinstance(block, dict):
             continue
         kind = block.get("type")
