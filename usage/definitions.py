@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 ERROR = Q(status_code__gte=400) | ~Q(error_message="")
 #: a request that succeeded yet reported no tokens at all: a data-quality problem worth a look
 ZERO_TOKENS = Q(status_code__lt=400, input_tokens=0, output_tokens=0, cache_creation_tokens=0, cache_read_tokens=0)
+#: a stream that ended before its final usage event: its tokens are as far as known
+INCOMPLETE = Q(incomplete=True)
 
 #: what a request's stored conversation is made of (kept only when System settings say so)
 MESSAGE_ATTRIBUTES = ("question", "answer", "tool_calls", "reasoning")

@@ -167,7 +167,8 @@ def _rollup_hours(filterset: MessageRequestFilterSet) -> dict[datetime, int] | N
     status = data.get("status") or ""
     # A status needs the fine rollup (status class is not in the brief one): reading it cost
     # more (~40 ms) than the bounded count it would replace, so statuses take that path.
-    if data.get("session") or status or (data.get("errors") and data.get("zero_tokens")):
+    # The rollups do not keep the incomplete flag: its partial index serves the bounded count.
+    if data.get("session") or status or data.get("incomplete") or (data.get("errors") and data.get("zero_tokens")):
         return None
     measure = "errors" if data.get("errors") else "zero_token_successes" if data.get("zero_tokens") else "requests"
     filters = {}

@@ -165,13 +165,14 @@ def _check_sizes(record: CanonicalRecord, settings: SystemSettings) -> None:
         raise RecordError("status_code", "must be an HTTP status between 100 and 599")
     if record.created_at is not None:
         now = timezone.now()
+        # Named as the sender wrote it: a time read from inside a body (a response's "created")
+        # is refused under that name, not under a created_at the sender never sent.
+        field = record.created_at_field
         if record.created_at > now + timedelta(days=1):
-            raise RecordError("created_at", "is more than a day in the future")
+            raise RecordError(field, "is more than a day in the future")
         # Older rows would be dropped by the next retention run (and would each need a partition).
         if record.created_at < now - timedelta(days=settings.log_retention_days):
-            raise RecordError(
-                "created_at", f"is older than the log retention period ({settings.log_retention_days} days)"
-            )
+            raise RecordError(field, f"is older than the log retention period ({settings.log_retention_days} days)")
 
 
 def _fallback_request_id(item: Any) -> str:
@@ -279,6 +280,7 @@ def _row(accepted: _Accepted, context: _Context, now: datetime) -> RequestRow:
         "endpoint": record.endpoint,
         "status_code": record.status_code,
         "is_stream": record.is_stream,
+        "incomplete": record.incomplete,
         "input_tokens": record.input_tokens,
         "output_tokens": record.output_tokens,
         "cache_creation_tokens": record.cache_creation_tokens,

@@ -32,7 +32,7 @@ class MessageRequestSerializer(serializers.ModelSerializer):
         model = MessageRequest
         fields = (
             "id", "request_id", "created_at", "session_id", "user_id", "user", "key_id", "key", "provider_id",
-            "provider", "model", "original_model", "endpoint", "status_code", "is_stream", "input_tokens",
+            "provider", "model", "original_model", "endpoint", "status_code", "is_stream", "incomplete", "input_tokens",
             "output_tokens", "cache_creation_tokens", "cache_creation_5m_tokens", "cache_creation_1h_tokens",
             "cache_read_tokens", "reasoning_tokens", "total_tokens", "cost", "price_missing", "cost_multiplier",
             "duration_ms", "ttft_ms", "error_message", "blocked_by", "blocked_reason",

@@ -34,6 +34,9 @@ MAX_LENGTHS = {
     "user": 150,
     "blocked_by": 64,
 }
+# The error note of a stream that ended before its final usage event (the record says so
+# with ``incomplete``); its token counts are those seen up to the cut.
+INCOMPLETE_NOTE = "the stream ended before its final usage event; token counts are as far as known"
 # Free-text diagnostics are worth keeping even when a provider returns a novel; they are cut.
 TRUNCATED_LENGTHS = {"error_message": 4000, "blocked_reason": 4000}
 MAX_PROVIDER_CHAIN = 50
@@ -665,6 +668,8 @@ FIELDS: dict[str, Field] = {
     "endpoint": Field("endpoint", _limited("endpoint"), "string"),
     "status_code": Field("status_code", _status, "integer", minimum=STATUS_MIN, maximum=STATUS_MAX),
     "is_stream": Field("is_stream", read_bool, "boolean"),
+    "incomplete": Field("incomplete", read_bool, "boolean", "The stream ended before its final usage event: the "
+                        "token counts are as far as known. The record gets an error note unless it has one."),
     **{name: Field(name, _token, "integer", _TOKEN_HELP[name], minimum=0, maximum=MAX_INT) for name in TOKEN_FIELDS},
     "duration_ms": Field("duration_ms", read_int, "integer", minimum=0, maximum=MAX_INT),
     "ttft_ms": Field("ttft_ms", read_int, "integer", "Time to first token, for streams.", minimum=0, maximum=MAX_INT),
@@ -717,6 +722,8 @@ def finish(record: CanonicalRecord) -> CanonicalRecord:
         raise RecordError("status_code", "must be between 100 and 599")
     if record.original_model == record.model:
         record.original_model = ""
+    if record.incomplete and not record.error_message:
+        record.error_message = INCOMPLETE_NOTE
     if not record.session_id:
         record.session_id = session_from_headers(record.headers)
         if len(record.session_id) > MAX_LENGTHS["session_id"]:

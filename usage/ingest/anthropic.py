@@ -112,6 +112,7 @@ def _from_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
     reply = Reply()
     usage: dict[str, Any] = {}
     blocks: dict[int, dict[str, Any]] = {}
+    ended = False
     for number, (name, event) in enumerate(events, start=1):
         kind = event.get("type") or name
         if kind == "error":
@@ -121,7 +122,8 @@ def _from_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
             reply.model = string(message.get("model")) or reply.model
             reply.response_id = string(message.get("id")) or reply.response_id
             usage.update({key: value for key, value in sub(message, "usage").items() if value is not None})
-        elif kind == "message_delta":
+        elif kind in ("message_delta", "message_stop"):
+            ended = True  # message_delta carries the final usage; message_stop follows it
             usage.update({key: value for key, value in sub(event, "usage").items() if value is not None})
         elif kind == "content_block_start":
             blocks[_index(event, number)] = dict(sub(event, "content_block"))
@@ -134,6 +136,7 @@ def _from_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
         if isinstance(block.get("partial_json"), list):
             block["partial_json"] = "".join(part for part in block["partial_json"] if isinstance(part, str))
     _read_blocks(reply, ordered)
+    reply.incomplete = not ended and not reply.error_message
     return reply
 
 

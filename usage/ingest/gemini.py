@@ -97,6 +97,7 @@ def _read_chunks(chunks: list[dict[str, Any]], where: str) -> Reply:
     reply = Reply()
     answers: dict[int, list[str]] = {}
     thoughts: dict[int, list[str]] = {}
+    finished = False
     for number, chunk in enumerate(chunks, start=1):
         label = f"{where} chunk {number}" if len(chunks) > 1 else where
         if chunk.get("error"):
@@ -114,6 +115,7 @@ def _read_chunks(chunks: list[dict[str, Any]], where: str) -> Reply:
         for position, candidate in enumerate(array(chunk.get("candidates"))):
             if not isinstance(candidate, dict):
                 continue
+            finished = finished or bool(candidate.get("finishReason"))
             index = candidate.get("index", position)
             index = index if isinstance(index, int) else position
             for part in array(sub(candidate, "content").get("parts")):
@@ -127,4 +129,6 @@ def _read_chunks(chunks: list[dict[str, Any]], where: str) -> Reply:
                     reply.tool_calls.append(tool_call(call.get("id", ""), call.get("name", ""), call.get("args") or {}))
     reply.answer = "\n".join("".join(parts) for _, parts in sorted(answers.items()) if "".join(parts))
     reply.reasoning = "\n".join("".join(parts) for _, parts in sorted(thoughts.items()) if "".join(parts))
+    # The last chunk of a whole stream names a finishReason (beside the final usageMetadata).
+    reply.incomplete = not (finished or reply.error_message or reply.blocked_reason)
     return reply

@@ -153,7 +153,7 @@ def _read_line(record: CanonicalRecord, line: dict[str, Any]) -> None:
             record.request_id = read_str(line[key], key)
             break
     if not blank(line.get("start_time")):
-        record.created_at = read_time(line["start_time"], "start_time")
+        record.created_at, record.created_at_field = read_time(line["start_time"], "start_time"), "start_time"
     if not blank(line.get("path")):
         # The query string can hold credentials (Gemini's ?key=); the endpoint is the path.
         try:

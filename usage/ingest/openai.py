@@ -59,7 +59,11 @@ def parse_openai(obj: dict[str, Any]) -> CanonicalRecord:
     envelope = read_envelope(obj)
     responses_api = _is_responses_api(envelope)
     if envelope.events is not None:
-        reply = _responses_stream(envelope.events) if responses_api else _chat_stream(envelope.events)
+        if responses_api:
+            reply = _responses_stream(envelope.events)
+        else:
+            wants_usage = sub(envelope.request, "stream_options").get("include_usage") is True
+            reply = _chat_stream(envelope.events, wants_usage=wants_usage)
     else:
         body = envelope.response or {}
         reply = _responses_body(body, "response") if responses_api else _chat_body(body)
@@ -163,7 +167,7 @@ def _chat_body(body: dict[str, Any]) -> Reply:
         _apply_error(reply, body["error"])
     reply.model = string(body.get("model"))
     reply.response_id = string(body.get("id"))
-    reply.created_at = _created(body.get("created"), "response.created")
+    reply.created_at, reply.created_at_field = _created(body.get("created"), "response.created"), "response.created"
     if isinstance(body.get("usage"), dict):
         _apply_usage(reply, body["usage"], "response.usage")
     answers, reasonings = [], []
@@ -184,8 +188,11 @@ def _chat_body(body: dict[str, Any]) -> Reply:
     return reply
 
 
-def _chat_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
+def _chat_stream(events: list[tuple[str, dict[str, Any]]], *, wants_usage: bool) -> Reply:
+    """A chat stream ends with a choice's finish_reason, then (when the request asked for it
+    with stream_options.include_usage) one chunk carrying the usage."""
     reply = Reply()
+    finished = usage_seen = False
     answers: dict[int, list[str]] = {}
     reasonings: dict[int, list[str]] = {}
     calls: dict[tuple[int, int], dict[str, Any]] = {}
@@ -196,10 +203,13 @@ def _chat_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
         reply.model = string(chunk.get("model")) or reply.model
         reply.response_id = reply.response_id or string(chunk.get("id"))
         if reply.created_at is None and chunk.get("created") is not None:
-            reply.created_at = _created(chunk["created"], f"stream chunk {number}.created")
+            reply.created_at_field = f"stream chunk {number}.created"
+            reply.created_at = _created(chunk["created"], reply.created_at_field)
         if isinstance(chunk.get("usage"), dict):
             _apply_usage(reply, chunk["usage"], f"stream chunk {number}.usage")
+            usage_seen = True
         for choice in array(chunk.get("choices")):
+            finished = finished or bool(isinstance(choice, dict) and choice.get("finish_reason"))
             index = choice.get("index", 0) if isinstance(choice, dict) else 0
             index = index if isinstance(index, int) else 0
             delta = sub(choice, "delta") or sub(choice, "message")
@@ -220,6 +230,7 @@ def _chat_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
     reply.answer = "\n".join("".join(parts) for _, parts in sorted(answers.items()) if "".join(parts))
     reply.reasoning = "\n".join("".join(parts) for _, parts in sorted(reasonings.items()) if "".join(parts))
     reply.tool_calls = [tool_call(slot["id"], slot["name"], "".join(slot["args"])) for _, slot in sorted(calls.items())]
+    reply.incomplete = not reply.error_message and (not (finished or usage_seen) or (wants_usage and not usage_seen))
     return reply
 
 
@@ -300,7 +311,8 @@ def _read_response_object(reply: Reply, body: dict[str, Any], where: str) -> Non
     reply.model = string(body.get("model")) or reply.model
     reply.response_id = string(body.get("id")) or reply.response_id
     if body.get("created_at") is not None:
-        reply.created_at = _created(body["created_at"], f"{where}.created_at")
+        reply.created_at_field = f"{where}.created_at"
+        reply.created_at = _created(body["created_at"], reply.created_at_field)
     if isinstance(body.get("usage"), dict):
         _apply_usage(reply, body["usage"], f"{where}.usage")
 
@@ -344,4 +356,6 @@ def _responses_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
     if final and not answer and not calls and final.get("output"):
         # A stream captured without its delta events still has everything in the final object.
         _read_output(reply, final.get("output"))
+    # response.completed / .incomplete / .failed carry the usage and end every stream.
+    reply.incomplete = final is None and not reply.error_message
     return reply

@@ -134,9 +134,10 @@ def _record(
 ) -> CanonicalRecord:
     record = CanonicalRecord(request_id=_request_id(session_id, entry, line), session_id=session_id)
     if entry.get("timestamp") is not None:
-        record.created_at = read_time(entry["timestamp"], "timestamp")
+        record.created_at, record.created_at_field = read_time(entry["timestamp"], "timestamp"), "timestamp"
     elif message.get("timestamp") is not None:
         record.created_at = time_from_unix(message["timestamp"], "message.timestamp", divisor=1000)
+        record.created_at_field = "message.timestamp"
 
     usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
     record.input_tokens = read_count(usage.get("input"), "message.usage.input")

@@ -270,6 +270,7 @@ def _span_record(span: Any, resource: dict[str, Any]) -> CanonicalRecord | None:
     start = read_opt_int(span.get("startTimeUnixNano"), "startTimeUnixNano")
     end = read_opt_int(span.get("endTimeUnixNano"), "endTimeUnixNano")
     record.created_at = time_from_unix(start, "startTimeUnixNano", divisor=10**9)
+    record.created_at_field = "startTimeUnixNano"
     if start and end and end >= start:
         record.duration_ms = (end - start) // 10**6
 
