@@ -16,13 +16,28 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from hub.authentication import ApiKeyAuthentication, HasScope
-from usage import export
+from usage import export, presentation
 from usage.filters import MessageRequestFilterSet
 from usage.models import MessageRequest
 from usage.selectors import DEFAULT_PAGE_SIZE, PAGE_SIZES, log_listing, log_page, request_log
 
 
+class SecondsDateTimeField(serializers.DateTimeField):
+    """A time to the second, like the pages and the CSV export show it."""
+
+    def to_representation(self, value):
+        return super().to_representation(presentation.to_the_second(value))
+
+
+class PlainBreakdownField(serializers.JSONField):
+    """The stored cost breakdown with its amounts as plain decimals (never 5.000E-7)."""
+
+    def to_representation(self, value):
+        return super().to_representation(presentation.plain_breakdown(value))
+
+
 class MessageRequestSerializer(serializers.ModelSerializer):
+    created_at = SecondsDateTimeField()
     user = serializers.CharField(source="user.username")
     key = serializers.CharField(source="key.name", allow_null=True, default=None)
     provider = serializers.CharField(source="provider.name", allow_null=True, default=None)
@@ -40,6 +55,8 @@ class MessageRequestSerializer(serializers.ModelSerializer):
 
 
 class MessageRequestDetailSerializer(MessageRequestSerializer):
+    cost_breakdown = PlainBreakdownField(allow_null=True)
+
     class Meta(MessageRequestSerializer.Meta):
         fields = (
             *MessageRequestSerializer.Meta.fields,
