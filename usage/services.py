@@ -137,11 +137,6 @@ class _Context:
 def _parse(item: Any, fmt: str | None) -> CanonicalRecord:
     if isinstance(item, RecordError):
         raise item  # the body reader already found this item unreadable
-    if isinstance(item, dict):
-        for name, value in item.items():
-            check_json_depth(value, str(name), MAX_JSON_DEPTH - 1)
-    else:
-        check_json_depth(item, "record")
     if isinstance(item, dict) and "format" in item:
         item = dict(item)
         named = item.pop("format")
@@ -154,6 +149,16 @@ def _parse(item: Any, fmt: str | None) -> CanonicalRecord:
     if fmt in ("openclaw", "otlp"):
         raise RecordError("format", f"{fmt} data has its own endpoint; see the API documentation")
     return parse_record(item, fmt)
+
+
+def _check_depth(item: Any) -> None:
+    """Refuse JSON nested past MAX_JSON_DEPTH, naming the top-level field that goes too deep,
+    before anything walks the item recursively (measuring it, an adapter, the digest)."""
+    if isinstance(item, dict):
+        for name, value in item.items():
+            check_json_depth(value, str(name), MAX_JSON_DEPTH - 1)
+    else:
+        check_json_depth(item, "record")
 
 
 def _check_sizes(record: CanonicalRecord, settings: SystemSettings) -> None:
@@ -358,6 +363,8 @@ def records_ingest(
     if items is not None:
         for index, item in enumerate(items):
             try:
+                if not isinstance(item, RecordError):
+                    _check_depth(item)
                 size = len(json.dumps(item, default=str)) if measure and not isinstance(item, RecordError) else 0
                 if size > MAX_RECORD_BYTES:
                     raise RecordError("record", f"is {size:,} bytes; the limit is {MAX_RECORD_BYTES:,}")

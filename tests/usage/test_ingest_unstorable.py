@@ -191,3 +191,13 @@ def test_otlp_json_too_deep_is_a_400_and_unstorable_span_text_is_repaired(client
     assert response.status_code == 200 and MessageRequest.objects.count() == stored
     questions = [(row.attributes or {}).get("question") for row in MessageRequest.objects.all()]
     assert "My order\ufffd #4411 never arrived." in questions
+
+
+def test_depth_is_checked_before_a_large_body_is_measured_record_by_record(client, key):
+    # Over 1 MB the service measures each record; a record 1,020 levels deep (orjson reads up
+    # to 1,024) must be refused as too deep before that, which would hit Python's recursion limit.
+    padding = [native(f"big-{n}", attributes={"note": "x" * 600_000}) for n in range(2)]
+    text = "[" + ",".join(json.dumps(item) for item in padding) + "," + nested(1020) + "]"
+    body = post(client, key, text).json()
+    assert body["errors"] == [{"index": 2, "field": "a", "reason": "nested deeper than 100 levels"}]
+    assert body["stored"] == 2
