@@ -100,6 +100,13 @@ def status_class(status_code: int | None) -> int:
     return 0 if status_code is None else status_code // 100
 
 
+def in_status_class(number: int) -> Q:
+    """The raw rows of one status class, as ``status_class`` files them in the rollups."""
+    if number == 0:
+        return Q(status_code__isnull=True)
+    return Q(status_code__gte=number * 100, status_code__lt=number * 100 + 100)
+
+
 @cache
 def condition_sql(name: str) -> str:
     """``ERROR`` or ``ZERO_TOKENS`` as SQL over ``message_request`` (for the rollup's FILTERs)."""

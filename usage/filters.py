@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from hub.models import ApiKey, User
 from hub.visibility import sees_everything
 from providers.models import Provider
-from usage.definitions import ERROR, INCOMPLETE, ZERO_TOKENS
+from usage.definitions import ERROR, INCOMPLETE, ZERO_TOKENS, in_status_class
 from usage.models import MessageRequest
 from usage.periods import RANGES, range_bounds
 
@@ -159,8 +159,7 @@ class MessageRequestFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         if value.endswith("xx"):
-            low = int(value[0]) * 100
-            return queryset.filter(status_code__gte=low, status_code__lt=low + 100)
+            return queryset.filter(in_status_class(int(value[0])))
         return queryset.filter(status_code=int(value))
 
     def filter_errors(self, queryset, name, value):

@@ -64,6 +64,7 @@ def logs(request: HttpRequest) -> HttpResponse:
         "page": page,
         "count": listing.count,
         "count_exact": listing.exact,
+        "count_at_most": listing.at_most,
         "window_start": start,
         "window_end": end,
         "active_range": filterset.active_range(),

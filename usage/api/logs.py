@@ -79,7 +79,8 @@ class LogFilterBackend(DjangoFilterBackend):
 class LogCursorPagination(BasePagination):
     """Keyset pages on (created_at, id), newest first, the very ones /logs/ shows: ``after``
     goes older, ``before`` newer, and page 1,000 costs what page 1 does. ``count`` is exact
-    from the rollups or up to 100,000 rows, else the planner's estimate (``count_exact``)."""
+    from the rollups or up to 100,000 rows, else the planner's estimate (``count_exact``), with
+    the most there can be beside it (``count_at_most``)."""
 
     def paginate_queryset(self, queryset, request, view=None):
         size = request.query_params.get("size", str(DEFAULT_PAGE_SIZE))
@@ -92,7 +93,7 @@ class LogCursorPagination(BasePagination):
             self.page = log_page(listing.rows, after=after, before=before, size=int(size))
         except ValueError:
             raise ValidationError({"before" if before else "after": [_("Not a cursor this API gave out.")]}) from None
-        self.count, self.exact = listing.count, listing.exact
+        self.count, self.exact, self.at_most = listing.count, listing.exact, listing.at_most
         self.request = request
         return self.page.rows
 
@@ -110,6 +111,7 @@ class LogCursorPagination(BasePagination):
             {
                 "count": self.count,
                 "count_exact": self.exact,
+                "count_at_most": self.at_most,
                 "next": self._link("after", self.page.next_cursor),
                 "previous": self._link("before", self.page.previous_cursor),
                 "results": data,
@@ -119,10 +121,17 @@ class LogCursorPagination(BasePagination):
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {
             "type": "object",
-            "required": ["count", "count_exact", "next", "previous", "results"],
+            "required": ["count", "count_exact", "count_at_most", "next", "previous", "results"],
             "properties": {
                 "count": {"type": "integer"},
                 "count_exact": {"type": "boolean", "description": "false: `count` is the planner's estimate"},
+                "count_at_most": {
+                    "type": "integer",
+                    "nullable": True,
+                    "description": "With an estimate: the most rows there can be, from the hourly rollups "
+                    "(the filters they do not keep, such as a single status code or a session, widened "
+                    "or left out); null when the count is exact or no bound is known",
+                },
                 "next": {"type": "string", "format": "uri", "nullable": True},
                 "previous": {"type": "string", "format": "uri", "nullable": True},
                 "results": schema,
