@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 ERROR = Q(status_code__gte=400) | ~Q(error_message="")
 #: a request that succeeded yet reported no tokens at all: a data-quality problem worth a look
 ZERO_TOKENS = Q(status_code__lt=400, input_tokens=0, output_tokens=0, cache_creation_tokens=0, cache_read_tokens=0)
+#: a stream that ended before its final usage event: its tokens are as far as known
+INCOMPLETE = Q(incomplete=True)
 
 #: what a request's stored conversation is made of (kept only when System settings say so)
 MESSAGE_ATTRIBUTES = ("question", "answer", "tool_calls", "reasoning")
@@ -96,6 +98,13 @@ def api_type_sql(column: str = "endpoint") -> str:
 def status_class(status_code: int | None) -> int:
     """2 for 2xx, 4 for 4xx, ...; 0 when no status was recorded (the rollups' status_class)."""
     return 0 if status_code is None else status_code // 100
+
+
+def in_status_class(number: int) -> Q:
+    """The raw rows of one status class, as ``status_class`` files them in the rollups."""
+    if number == 0:
+        return Q(status_code__isnull=True)
+    return Q(status_code__gte=number * 100, status_code__lt=number * 100 + 100)
 
 
 @cache

@@ -19,6 +19,7 @@ from hub.models import ApiKey, SystemSettings, User
 from providers.models import Provider
 from usage.models import MessageRequest
 from usage.periods import local_month_bounds
+from usage.presentation import plain_decimal, to_the_second
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -89,10 +90,11 @@ def log_csv(queryset: QuerySet[MessageRequest]) -> Iterator[str]:
             if row[_COST] is not None:
                 cost = row[_COST] if cost is None else cost + row[_COST]
             cells = list(row)
+            cells[_COST] = plain_decimal(row[_COST])
             for index in _TEXT:
                 if cells[index] and cells[index][0] in FORMULA_STARTS:
                     cells[index] = "'" + cells[index]
-            cells[_TIME] = row[_TIME].astimezone(zone).isoformat()
+            cells[_TIME] = to_the_second(row[_TIME]).astimezone(zone).isoformat()
             chunk.append(writer.writerow(cells))
             if len(chunk) == ROWS_PER_CHUNK:
                 yield "".join(chunk)
@@ -102,7 +104,7 @@ def log_csv(queryset: QuerySet[MessageRequest]) -> Iterator[str]:
     totals = ["TOTAL", f"{requests} requests"] + [""] * (len(COLUMNS) - 2)
     for position, index in enumerate(_TOKENS):
         totals[index] = tokens[position]
-    totals[_COST] = cost
+    totals[_COST] = plain_decimal(cost)
     yield writer.writerow(totals)
 
 
@@ -168,14 +170,12 @@ def statement_csv(queryset: QuerySet[MessageRequest], month: str) -> Iterator[st
             yield writer.writerow(
                 [section, ident if ident is not None else "", safe(label), row[3]]
                 + [value or 0 for value in row[4:9]]
-                + [row[9] if row[9] is not None else ""]
+                + [plain_decimal(row[9])]
             )
     total = (grouped.get(0b111) or [(None, None, None, 0, *([None] * len(_SUMMED)))])[0]
     yield writer.writerow([])
     yield writer.writerow(
-        ["TOTAL", "", month, total[3]]
-        + [value or 0 for value in total[4:9]]
-        + [total[9] if total[9] is not None else ""]
+        ["TOTAL", "", month, total[3]] + [value or 0 for value in total[4:9]] + [plain_decimal(total[9])]
     )
 
 

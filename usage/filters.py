@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from hub.models import ApiKey, User
 from hub.visibility import sees_everything
 from providers.models import Provider
-from usage.definitions import ERROR, ZERO_TOKENS
+from usage.definitions import ERROR, INCOMPLETE, ZERO_TOKENS, in_status_class
 from usage.models import MessageRequest
 from usage.periods import RANGES, range_bounds
 
@@ -131,6 +131,10 @@ class MessageRequestFilterSet(django_filters.FilterSet):
         label=_("Successful with zero tokens"), method="filter_zero_tokens",
         help_text=_("true: only successful requests that reported no tokens at all."),
     )  # fmt: skip
+    incomplete = FlagFilter(
+        label=_("Incomplete streams"), method="filter_incomplete",
+        help_text=_("true: only streams that ended before their final usage event (tokens as far as known)."),
+    )  # fmt: skip
 
     class Meta:
         model = MessageRequest
@@ -155,8 +159,7 @@ class MessageRequestFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         if value.endswith("xx"):
-            low = int(value[0]) * 100
-            return queryset.filter(status_code__gte=low, status_code__lt=low + 100)
+            return queryset.filter(in_status_class(int(value[0])))
         return queryset.filter(status_code=int(value))
 
     def filter_errors(self, queryset, name, value):
@@ -167,6 +170,9 @@ class MessageRequestFilterSet(django_filters.FilterSet):
 
     def filter_zero_tokens(self, queryset, name, value):
         return queryset.filter(ZERO_TOKENS) if value else queryset
+
+    def filter_incomplete(self, queryset, name, value):
+        return queryset.filter(INCOMPLETE) if value else queryset
 
     def window(self) -> tuple[datetime, datetime | None]:
         """[start, end) the list covers (end None: up to now and beyond).

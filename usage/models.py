@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from hub.visibility import VisibleQuerySet
-from usage.definitions import ERROR, TOKEN_KINDS, ZERO_TOKENS, is_error
+from usage.definitions import ERROR, INCOMPLETE, TOKEN_KINDS, ZERO_TOKENS, is_error
 
 
 class MessageRequestQuerySet(VisibleQuerySet):
@@ -77,6 +77,12 @@ class MessageRequest(models.Model):
     blocked_reason = models.TextField(_("block reason"), blank=True)
     error_message = models.TextField(_("error"), blank=True)
     attributes = models.JSONField(_("attributes"), null=True, blank=True)
+    # Last of the written columns: usage.bulk.RequestRow follows this order, and positional
+    # rows written before the column existed (the demo data's) stay correct.
+    incomplete = models.BooleanField(
+        _("incomplete"), default=False, db_default=False,
+        help_text=_("A stream that ended before its final usage event: tokens as far as known."),
+    )  # fmt: skip
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
 
     objects = MessageRequestQuerySet.as_manager()
@@ -111,6 +117,8 @@ class MessageRequest(models.Model):
                 name="mr_errors_created",
                 condition=ERROR,
             ),
+            # "Incomplete streams": rare rows, found without walking the window.
+            models.Index(fields=["created_at", "id"], name="mr_incomplete_created", condition=INCOMPLETE),
             # "Successful with zero tokens": rare rows, found without walking the window.
             models.Index(
                 fields=["created_at", "id"],

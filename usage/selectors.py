@@ -159,22 +159,35 @@ def bounded_count(
     return max(exact, estimate), False
 
 
-def _rollup_hours(filterset: MessageRequestFilterSet) -> dict[datetime, int] | None:
-    """Matching rows per UTC hour of the window, exact, from the hourly rollups (raw rows for
-    the ragged edges and the hours not rolled up yet); None when a filter is one the rollups
-    do not read (a status, a session) or when they lag too far behind."""
-    data = filterset.form.cleaned_data
+def _rollup_filters(data: dict, *, widen: bool) -> tuple[dict, tuple[str, ...]] | None:
+    """(rollup filters, the sums that count matches) for the log's filters, or None when one
+    is a filter the rollups do not read: a single status code, a session, incomplete streams,
+    errors and zero tokens at once. With ``widen`` such filters are widened instead (a code to
+    its class, the others left out), so the sums are upper bounds of the matches."""
     status = data.get("status") or ""
-    # A status needs the fine rollup (status class is not in the brief one): reading it cost
-    # more (~40 ms) than the bounded count it would replace, so statuses take that path.
-    if data.get("session") or status or (data.get("errors") and data.get("zero_tokens")):
+    exact_only = data.get("session") or data.get("incomplete") or (status and not status.endswith("xx"))
+    if exact_only and not widen:
         return None
-    measure = "errors" if data.get("errors") else "zero_token_successes" if data.get("zero_tokens") else "requests"
-    filters = {}
-    for name, field in _ROLLUP_FIELDS:
-        value = data.get(name)
-        if value:
-            filters[field] = getattr(value, "pk", value)
+    filters = {field: getattr(data[name], "pk", data[name]) for name, field in _ROLLUP_FIELDS if data.get(name)}
+    if status:
+        filters["status_class"] = int(status[0])  # a class, or the class a single code is in
+    measures = tuple(
+        measure for flag, measure in (("errors", "errors"), ("zero_tokens", "zero_token_successes")) if data.get(flag)
+    )
+    if len(measures) > 1 and not widen:
+        return None
+    return filters, measures or ("requests",)
+
+
+def _rollup_hours(filterset: MessageRequestFilterSet, *, widen: bool = False) -> dict[datetime, int] | None:
+    """Matching rows per UTC hour of the window, exact, from the hourly rollups (raw rows for
+    the ragged edges and the hours not rolled up yet); with ``widen``, upper bounds of them for
+    filters the rollups do not read (see ``_rollup_filters``). None when the filters need
+    ``widen`` and it was not given, or when the rollups lag too far behind."""
+    found = _rollup_filters(filterset.form.cleaned_data, widen=widen)
+    if found is None:
+        return None
+    filters, measures = found
     now = timezone.now()
     start, end = filterset.window()
     # Rows stamped ahead of the clock still show on an open-ended page: count them too.
@@ -186,13 +199,17 @@ def _rollup_hours(filterset: MessageRequestFilterSet) -> dict[datetime, int] | N
         return None  # the rollups lag behind: this many raw rows is the slow path
     rows = rollups.totals(
         viewer=filterset.request.user, start=start, end=end, filters=filters,
-        bucket="hour", zone=UTC,
+        bucket="hour", zone=UTC, fields=measures,
     )  # fmt: skip
-    hours: dict[datetime, int] = {}
+    sums: dict[datetime, dict[str, int]] = {}
     for row in rows:
-        if row[measure]:
-            hours[row["bucket"]] = hours.get(row["bucket"], 0) + row[measure]
-    return hours
+        hour = sums.setdefault(row["bucket"], dict.fromkeys(measures, 0))
+        for measure in measures:
+            hour[measure] += row[measure]
+    # Errors and zero-token successes at once: a row that is both is in each sum, so the
+    # smaller one bounds the matches.
+    hours = {bucket: min(hour.values()) for bucket, hour in sums.items()}
+    return {bucket: count for bucket, count in hours.items() if count}
 
 
 @dataclass
@@ -200,31 +217,41 @@ class LogListing:
     rows: QuerySet[MessageRequest]
     count: int
     exact: bool
+    at_most: int | None = None  # with an estimate: the most rows there can be (from the rollups)
+
+
+def _narrowed(filterset: MessageRequestFilterSet, hours: dict[datetime, int]) -> QuerySet[MessageRequest]:
+    """The rows, within the hours the rollups say hold every match."""
+    if not hours:
+        return filterset.qs.none()
+    return filterset.qs.filter(created_at__gte=min(hours), created_at__lt=max(hours) + timedelta(hours=1))
 
 
 def log_listing(filterset: MessageRequestFilterSet) -> LogListing:
     """The rows of a log view with their count.
 
-    The count is exact from the rollups whenever the filters allow, else exact up to
-    EXACT_COUNT_LIMIT within COUNT_BUDGET_MS, else the planner's estimate. When the rollups
-    know which hours hold matches, the rows are narrowed to those hours: a rare value (or
-    none at all) then costs an index range over a few hours, not a walk over the week."""
+    The rollups are asked first: for every filter they read (user, key, provider, model,
+    original model, endpoint, a status class, errors or zero tokens) the count is theirs, exact.
+    Otherwise the rows are counted, exact up to EXACT_COUNT_LIMIT within COUNT_BUDGET_MS; past
+    that the planner's estimate is shown, never above what the rollups say is the most there can
+    be (``at_most``: the count with the filters they cannot read widened or left out). When the
+    rollups know which hours hold matches, the rows are narrowed to those hours: a rare value
+    (or none at all) then costs an index range over a few hours, not a walk over the week."""
     if not filterset.is_valid():
         return LogListing(rows=filterset.qs, count=0, exact=True)  # qs is empty: see the FilterSet
-    # Past EXACT_COUNT_LIMIT an estimate is the answer anyway, and the planner gives it in a
-    # millisecond; the rollups earn their cost (~35 ms) on rare values, where they also narrow
-    # the rows to the hours that hold matches.
-    estimate = _estimate(filterset.qs)
-    if estimate > EXACT_COUNT_LIMIT:
-        return LogListing(rows=filterset.qs, count=estimate, exact=False)
     hours = _rollup_hours(filterset)
-    if hours is None:
-        count, exact = bounded_count(filterset.qs)
-        return LogListing(rows=filterset.qs, count=count, exact=exact)
-    if not hours:
+    if hours is not None:
+        return LogListing(rows=_narrowed(filterset, hours), count=sum(hours.values()), exact=True)
+    count, exact = bounded_count(filterset.qs)
+    if exact:
+        return LogListing(rows=filterset.qs, count=count, exact=True)
+    bounds = _rollup_hours(filterset, widen=True)
+    if bounds is None:
+        return LogListing(rows=filterset.qs, count=count, exact=False)
+    at_most = sum(bounds.values())
+    if not at_most:
         return LogListing(rows=filterset.qs.none(), count=0, exact=True)
-    narrowed = filterset.qs.filter(created_at__gte=min(hours), created_at__lt=max(hours) + timedelta(hours=1))
-    return LogListing(rows=narrowed, count=sum(hours.values()), exact=True)
+    return LogListing(rows=_narrowed(filterset, bounds), count=min(count, at_most), exact=False, at_most=at_most)
 
 
 def log_suggestions(*, viewer) -> dict[str, list[str]]:

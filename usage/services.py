@@ -28,7 +28,7 @@ from providers.pricing import PriceBook, Tokens
 from usage import partitions, tasks
 from usage.bulk import RequestRow, copy_rows
 from usage.definitions import MESSAGE_ATTRIBUTES
-from usage.ingest._common import session_from_headers
+from usage.ingest._common import MAX_JSON_DEPTH, check_json_depth, make_storable, printable, session_from_headers
 from usage.ingest.canonical import FORMATS, CanonicalRecord, RecordError
 from usage.ingest.detect import detect_format, parse_record
 from usage.models import MessageRequest
@@ -57,6 +57,11 @@ class Rejection:
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "field": self.field, "reason": self.reason}
+
+    @classmethod
+    def of(cls, index: int, error: RecordError) -> Rejection:
+        # Field names and reasons can quote what was sent: keep them printable and short.
+        return cls(index, printable(error.field), printable(error.reason, 1000))
 
 
 @dataclass
@@ -146,6 +151,16 @@ def _parse(item: Any, fmt: str | None) -> CanonicalRecord:
     return parse_record(item, fmt)
 
 
+def _check_depth(item: Any) -> None:
+    """Refuse JSON nested past MAX_JSON_DEPTH, naming the top-level field that goes too deep,
+    before anything walks the item recursively (measuring it, an adapter, the digest)."""
+    if isinstance(item, dict):
+        for name, value in item.items():
+            check_json_depth(value, str(name), MAX_JSON_DEPTH - 1)
+    else:
+        check_json_depth(item, "record")
+
+
 def _check_sizes(record: CanonicalRecord, settings: SystemSettings) -> None:
     for name in TOKEN_COLUMNS:
         value = getattr(record, name)
@@ -155,13 +170,14 @@ def _check_sizes(record: CanonicalRecord, settings: SystemSettings) -> None:
         raise RecordError("status_code", "must be an HTTP status between 100 and 599")
     if record.created_at is not None:
         now = timezone.now()
+        # Named as the sender wrote it: a time read from inside a body (a response's "created")
+        # is refused under that name, not under a created_at the sender never sent.
+        field = record.created_at_field
         if record.created_at > now + timedelta(days=1):
-            raise RecordError("created_at", "is more than a day in the future")
+            raise RecordError(field, "is more than a day in the future")
         # Older rows would be dropped by the next retention run (and would each need a partition).
         if record.created_at < now - timedelta(days=settings.log_retention_days):
-            raise RecordError(
-                "created_at", f"is older than the log retention period ({settings.log_retention_days} days)"
-            )
+            raise RecordError(field, f"is older than the log retention period ({settings.log_retention_days} days)")
 
 
 def _fallback_request_id(item: Any) -> str:
@@ -269,6 +285,7 @@ def _row(accepted: _Accepted, context: _Context, now: datetime) -> RequestRow:
         "endpoint": record.endpoint,
         "status_code": record.status_code,
         "is_stream": record.is_stream,
+        "incomplete": record.incomplete,
         "input_tokens": record.input_tokens,
         "output_tokens": record.output_tokens,
         "cache_creation_tokens": record.cache_creation_tokens,
@@ -346,19 +363,26 @@ def records_ingest(
     if items is not None:
         for index, item in enumerate(items):
             try:
+                if not isinstance(item, RecordError):
+                    _check_depth(item)
                 size = len(json.dumps(item, default=str)) if measure and not isinstance(item, RecordError) else 0
                 if size > MAX_RECORD_BYTES:
                     raise RecordError("record", f"is {size:,} bytes; the limit is {MAX_RECORD_BYTES:,}")
                 parsed.append((index, _parse(item, fmt), item))
             except RecordError as error:
                 parsed.append((index, error, None))
+            except Exception:
+                # Adapters are meant to raise RecordError only; should one slip, the record is
+                # refused and the slip logged, but its neighbours are still stored.
+                logger.exception("ingest: record %d could not be read", index)
+                parsed.append((index, RecordError("record", "could not be read (an error in the hub, logged)"), None))
     for index, outcome in records or ():
         parsed.append((index, outcome, None))
 
     accepted: list[_Accepted] = []
     for index, outcome, raw in parsed:
         if isinstance(outcome, RecordError):
-            result.rejected.append(Rejection(index, outcome.field, outcome.reason))
+            result.rejected.append(Rejection.of(index, outcome))
             continue
         record = outcome
         try:
@@ -367,13 +391,14 @@ def records_ingest(
                 configured = session_from_headers(record.headers, context.settings.session_header)
                 if configured and record.session_id in ("", session_from_headers(record.headers)):
                     record.session_id = configured
+                    make_storable(record)
             if not record.request_id:
                 record.request_id = _fallback_request_id(raw if raw is not None else record.__dict__)
             provider = context.provider_for(record)
             _keep_unknown_provider(record, provider)
             accepted.append(_Accepted(index, record, context.user_for(record), provider, record.created_at is not None))
         except RecordError as error:
-            result.rejected.append(Rejection(index, error.field, error.reason))
+            result.rejected.append(Rejection.of(index, error))
 
     # Duplicates inside the call: the first one counts.
     now = timezone.now()

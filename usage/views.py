@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from hub.models import User
 from hub.visibility import sees_everything
-from usage import export
+from usage import export, presentation
 from usage.periods import RANGES
 from usage.selectors import (
     DEFAULT_PAGE_SIZE,
@@ -64,6 +64,7 @@ def logs(request: HttpRequest) -> HttpResponse:
         "page": page,
         "count": listing.count,
         "count_exact": listing.exact,
+        "count_at_most": listing.at_most,
         "window_start": start,
         "window_end": end,
         "active_range": filterset.active_range(),
@@ -91,7 +92,13 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # Another user's request answers 404, exactly like one that does not exist.
     row = get_object_or_404(request_log(viewer=request.user), pk=pk)
     back = reverse("logs") + (f"?{request.GET.urlencode()}" if request.GET else "")
-    return render(request, "usage/detail.html", {"row": row, "back": back})
+    context = {
+        "row": row,
+        "back": back,
+        "breakdown": presentation.plain_breakdown(row.cost_breakdown),
+        "attributes": presentation.other_attributes(row.attributes),
+    }
+    return render(request, "usage/detail.html", context)
 
 
 @login_required

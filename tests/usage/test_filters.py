@@ -33,6 +33,7 @@ CASES = {
     "session": ("session=s-1", {"ok"}),
     "errors": ("errors=true", {"limited", "warned", "failed"}),
     "zero_tokens": ("zero_tokens=true", {"empty"}),
+    "incomplete": ("incomplete=true", {"warned"}),
 }
 MORE_CASES = [
     ("", {"ok", "limited", "warned", "failed", "empty"}),  # the last 7 days
@@ -91,6 +92,7 @@ def test_a_filter_narrows_the_page_and_the_api_alike(client, admin_user, world, 
         ("session=" + "s" * 129, "session"),
         ("errors=maybe", "errors"),
         ("zero_tokens=2", "zero_tokens"),
+        ("incomplete=maybe", "incomplete"),
         ("size=7", "size"),
         ("after=garbage", "after"),
         ("before=garbage", "before"),

@@ -247,7 +247,7 @@ def test_an_exact_count_that_would_be_slow_gives_way_to_the_estimate(world):
 def test_the_summary_labels_an_estimate(client, admin_user, world, monkeypatch):
     from usage import selectors
 
-    monkeypatch.setattr(selectors, "_rollup_hours", lambda filterset: None)
+    monkeypatch.setattr(selectors, "_rollup_hours", lambda filterset, widen=False: None)
     monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 2)
     monkeypatch.setattr(selectors.bounded_count, "__defaults__", (2, selectors.COUNT_BUDGET_MS))
     client.force_login(admin_user)

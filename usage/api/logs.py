@@ -16,13 +16,28 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from hub.authentication import ApiKeyAuthentication, HasScope
-from usage import export
+from usage import export, presentation
 from usage.filters import MessageRequestFilterSet
 from usage.models import MessageRequest
 from usage.selectors import DEFAULT_PAGE_SIZE, PAGE_SIZES, log_listing, log_page, request_log
 
 
+class SecondsDateTimeField(serializers.DateTimeField):
+    """A time to the second, like the pages and the CSV export show it."""
+
+    def to_representation(self, value):
+        return super().to_representation(presentation.to_the_second(value))
+
+
+class PlainBreakdownField(serializers.JSONField):
+    """The stored cost breakdown with its amounts as plain decimals (never 5.000E-7)."""
+
+    def to_representation(self, value):
+        return super().to_representation(presentation.plain_breakdown(value))
+
+
 class MessageRequestSerializer(serializers.ModelSerializer):
+    created_at = SecondsDateTimeField()
     user = serializers.CharField(source="user.username")
     key = serializers.CharField(source="key.name", allow_null=True, default=None)
     provider = serializers.CharField(source="provider.name", allow_null=True, default=None)
@@ -32,7 +47,7 @@ class MessageRequestSerializer(serializers.ModelSerializer):
         model = MessageRequest
         fields = (
             "id", "request_id", "created_at", "session_id", "user_id", "user", "key_id", "key", "provider_id",
-            "provider", "model", "original_model", "endpoint", "status_code", "is_stream", "input_tokens",
+            "provider", "model", "original_model", "endpoint", "status_code", "is_stream", "incomplete", "input_tokens",
             "output_tokens", "cache_creation_tokens", "cache_creation_5m_tokens", "cache_creation_1h_tokens",
             "cache_read_tokens", "reasoning_tokens", "total_tokens", "cost", "price_missing", "cost_multiplier",
             "duration_ms", "ttft_ms", "error_message", "blocked_by", "blocked_reason",
@@ -40,6 +55,8 @@ class MessageRequestSerializer(serializers.ModelSerializer):
 
 
 class MessageRequestDetailSerializer(MessageRequestSerializer):
+    cost_breakdown = PlainBreakdownField(allow_null=True)
+
     class Meta(MessageRequestSerializer.Meta):
         fields = (
             *MessageRequestSerializer.Meta.fields,
@@ -62,7 +79,8 @@ class LogFilterBackend(DjangoFilterBackend):
 class LogCursorPagination(BasePagination):
     """Keyset pages on (created_at, id), newest first, the very ones /logs/ shows: ``after``
     goes older, ``before`` newer, and page 1,000 costs what page 1 does. ``count`` is exact
-    from the rollups or up to 100,000 rows, else the planner's estimate (``count_exact``)."""
+    from the rollups or up to 100,000 rows, else the planner's estimate (``count_exact``), with
+    the most there can be beside it (``count_at_most``)."""
 
     def paginate_queryset(self, queryset, request, view=None):
         size = request.query_params.get("size", str(DEFAULT_PAGE_SIZE))
@@ -75,7 +93,7 @@ class LogCursorPagination(BasePagination):
             self.page = log_page(listing.rows, after=after, before=before, size=int(size))
         except ValueError:
             raise ValidationError({"before" if before else "after": [_("Not a cursor this API gave out.")]}) from None
-        self.count, self.exact = listing.count, listing.exact
+        self.count, self.exact, self.at_most = listing.count, listing.exact, listing.at_most
         self.request = request
         return self.page.rows
 
@@ -93,6 +111,7 @@ class LogCursorPagination(BasePagination):
             {
                 "count": self.count,
                 "count_exact": self.exact,
+                "count_at_most": self.at_most,
                 "next": self._link("after", self.page.next_cursor),
                 "previous": self._link("before", self.page.previous_cursor),
                 "results": data,
@@ -102,10 +121,17 @@ class LogCursorPagination(BasePagination):
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {
             "type": "object",
-            "required": ["count", "count_exact", "next", "previous", "results"],
+            "required": ["count", "count_exact", "count_at_most", "next", "previous", "results"],
             "properties": {
                 "count": {"type": "integer"},
                 "count_exact": {"type": "boolean", "description": "false: `count` is the planner's estimate"},
+                "count_at_most": {
+                    "type": "integer",
+                    "nullable": True,
+                    "description": "With an estimate: the most rows there can be, from the hourly rollups "
+                    "(the filters they do not keep, such as a single status code or a session, widened "
+                    "or left out); null when the count is exact or no bound is known",
+                },
                 "next": {"type": "string", "format": "uri", "nullable": True},
                 "previous": {"type": "string", "format": "uri", "nullable": True},
                 "results": schema,

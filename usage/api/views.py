@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +18,7 @@ from hub.authentication import ApiKeyAuthentication, HasScope
 from hub.throttling import IngestRateThrottle
 from usage.api.body import BodyError, parse_records, read_raw
 from usage.api.serializers import NativeRecordSerializer
+from usage.ingest._common import load_json
 from usage.ingest.canonical import FORMATS
 from usage.ingest.openclaw import parse_openclaw_lines, should_skip_file
 from usage.ingest.otlp import count_otlp_items, parse_otlp_json, parse_otlp_protobuf
@@ -166,7 +165,7 @@ class OtlpTracesView(IngestView):
         protobuf = "protobuf" in (request.content_type or "")
         try:
             raw = read_raw(request)
-            outcomes = parse_otlp_protobuf(raw) if protobuf else parse_otlp_json(json.loads(raw.decode("utf-8")))
+            outcomes = parse_otlp_protobuf(raw) if protobuf else parse_otlp_json(load_json(raw, "body"))
         except BodyError as error:
             return self.body_error(error)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:

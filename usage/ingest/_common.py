@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from usage.ingest.canonical import PROVIDER_TYPES, SESSION_HEADERS, CanonicalRecord, RecordError
 
 # Column sizes the hub stores; longer values are refused rather than silently cut, because a cut
@@ -32,6 +34,9 @@ MAX_LENGTHS = {
     "user": 150,
     "blocked_by": 64,
 }
+# The error note of a stream that ended before its final usage event (the record says so
+# with ``incomplete``); its token counts are those seen up to the cut.
+INCOMPLETE_NOTE = "the stream ended before its final usage event; token counts are as far as known"
 # Free-text diagnostics are worth keeping even when a provider returns a novel; they are cut.
 TRUNCATED_LENGTHS = {"error_message": 4000, "blocked_reason": 4000}
 MAX_PROVIDER_CHAIN = 50
@@ -172,7 +177,9 @@ def read_json_object(value: Any, field: str) -> dict[str, Any]:
     """A JSON object given either as a dict or as JSON-encoded text (gateways nest JSON in strings)."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = load_json(value, field)
+        except RecordError:
+            raise
         except ValueError:
             raise RecordError(field, "not valid JSON") from None
     if not isinstance(value, dict):
@@ -184,8 +191,8 @@ def maybe_json(value: Any) -> Any:
     """Decode a string that holds a JSON object or array; anything else is returned unchanged."""
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except ValueError:
+            return load_json(value)
+        except ValueError:  # not JSON, or nested too deep to be anything but text here
             return value
     return value
 
@@ -197,6 +204,16 @@ def sub(mapping: Any, key: str) -> dict[str, Any]:
         if isinstance(value, dict):
             return value
     return {}
+
+
+def array(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else an empty list: a body's lists may be anything."""
+    return value if isinstance(value, list) else []
+
+
+def string(value: Any) -> str:
+    """``value`` when it is a string, else "": a body's names and ids may be anything."""
+    return value if isinstance(value, str) else ""
 
 
 def blank(value: Any) -> bool:
@@ -314,6 +331,123 @@ def last_user_text(messages: Any, *, role_key: str = "role", content_key: str = 
     return ""
 
 
+# --- JSON and text PostgreSQL can store --------------------------------------------------------
+
+# Records (and JSON nested in their strings) deeper than this are refused: nothing real nests
+# so deep, and it keeps every later step (orjson writes at most 254 levels, Python's json
+# about 1,000) well inside what it can handle.
+MAX_JSON_DEPTH = 100
+TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels"
+# PostgreSQL text and jsonb cannot hold U+0000, and a lone UTF-16 surrogate (what a JSON
+# escape such as \ud800 without its pair decodes to) is not Unicode, so it has no UTF-8 form.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Values that name or identify something: a changed character would make them name something
+# else (or merge two request ids), so a record carrying one is refused.
+IDENTIFYING_FIELDS = (
+    "request_id", "model", "original_model", "provider_name", "provider_type", "endpoint", "session_id", "user",
+    "blocked_by",
+)  # fmt: skip
+# Free text: NUL characters are removed and lone surrogates replaced with U+FFFD (README).
+FREE_TEXT_FIELDS = ("user_agent", "error_message", "blocked_reason")
+# What orjson writes: a signed 64-bit integer, or an unsigned one.
+_JSON_INTEGERS = (-(2**63), 2**64 - 1)
+
+
+def load_json(text: str | bytes, field: str = "record", *, check_depth: bool = True) -> Any:
+    """Parsed JSON: orjson for speed, the standard parser for what orjson refuses but JSON
+    allows (integers past 64 bits, unpaired \\u escapes), so that such a value is one field's
+    problem. Raises RecordError(field, TOO_DEEP) past MAX_JSON_DEPTH (or past what a parser
+    accepts), ValueError (json.JSONDecodeError) for text that is not JSON."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            value = json.loads(text)
+        except RecursionError:
+            raise RecordError(field, TOO_DEEP) from None
+    if check_depth:
+        check_json_depth(value, field)
+    return value
+
+
+def check_json_depth(value: Any, field: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """RecordError(field, TOO_DEEP) when ``value`` nests more than ``limit`` arrays/objects."""
+    if not isinstance(value, (dict, list)):
+        return
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise RecordError(field, TOO_DEEP)
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+
+
+def _unstorable_reason(text: str) -> str | None:
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character (U+0000), which cannot be stored"
+    return f"contains an unpaired UTF-16 surrogate (U+{ord(found.group()):04X}), which is not valid Unicode"
+
+
+def repair_text(text: str) -> str:
+    """The README's repair of free text: NUL characters removed, lone surrogates replaced with U+FFFD."""
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return _UNSTORABLE.sub(lambda found: "" if found.group() == "\x00" else "\ufffd", text)
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """``text`` safe to echo back in an answer or a log: unstorable characters as \\u escapes, cut."""
+    text = _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def storable_json(value: Any, field: str, depth: int = 1) -> Any:
+    """``value`` as PostgreSQL's jsonb can hold it: strings repaired like free text, keys (which
+    a repair could merge) refused when unstorable, integers past 64 bits and nesting past
+    MAX_JSON_DEPTH refused. Returns the same object when nothing needed repair."""
+    if isinstance(value, str):
+        return repair_text(value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        if not _JSON_INTEGERS[0] <= value <= _JSON_INTEGERS[1]:
+            raise RecordError(field, "holds an integer larger than 64 bits")
+        return value
+    if depth > MAX_JSON_DEPTH:
+        raise RecordError(field, TOO_DEEP)
+    if isinstance(value, dict):
+        repaired = {}
+        for key, item in value.items():
+            key = str(key)
+            reason = _unstorable_reason(key)
+            if reason:
+                raise RecordError(field, f"a key {reason}")
+            repaired[key] = storable_json(item, f"{field}.{key}" if depth == 1 else field, depth + 1)
+        return repaired
+    if isinstance(value, (list, tuple)):
+        return [storable_json(item, field, depth + 1) for item in value]
+    return value
+
+
+def make_storable(record: CanonicalRecord) -> None:
+    """Refuse identifying values PostgreSQL cannot store; repair free text and JSON (see above)."""
+    for name in IDENTIFYING_FIELDS:
+        value = getattr(record, name)
+        reason = _unstorable_reason(value) if value else None
+        if reason:
+            raise RecordError(name, reason)
+    for name in FREE_TEXT_FIELDS:
+        setattr(record, name, repair_text(getattr(record, name)))
+    record.attributes = storable_json(record.attributes, "attributes")
+    if record.provider_chain is not None:
+        record.provider_chain = storable_json(record.provider_chain, "provider_chain")
+
+
 def tool_call(call_id: str, name: str, arguments: Any) -> dict[str, Any]:
     """Tool calls of every format in one shape (OpenAI's), arguments as the JSON text sent."""
     if not isinstance(arguments, str):
@@ -347,7 +481,9 @@ def split_inclusive(prompt: int, *cached: int) -> tuple[int, bool]:
 
 def _load_event(data: str, field: str, number: int) -> list[dict[str, Any]]:
     try:
-        loaded = json.loads(data)
+        loaded = load_json(data, field)
+    except RecordError as error:
+        raise RecordError(field, f"event {number}: {error.reason}") from None
     except ValueError:
         loaded = None
         lines = [line for line in data.split("\n") if line.strip()]
@@ -403,7 +539,9 @@ def stream_events(value: Any, field: str = "stream") -> list[tuple[str, dict[str
         raise RecordError(field, "is empty")
     if stripped.startswith("["):
         try:
-            loaded = json.loads(stripped)
+            loaded = load_json(stripped, field)
+        except RecordError:
+            raise
         except ValueError:
             raise RecordError(field, "starts like a JSON array but is not valid JSON") from None
         return stream_events(loaded, field)
@@ -530,6 +668,8 @@ FIELDS: dict[str, Field] = {
     "endpoint": Field("endpoint", _limited("endpoint"), "string"),
     "status_code": Field("status_code", _status, "integer", minimum=STATUS_MIN, maximum=STATUS_MAX),
     "is_stream": Field("is_stream", read_bool, "boolean"),
+    "incomplete": Field("incomplete", read_bool, "boolean", "The stream ended before its final usage event: the "
+                        "token counts are as far as known. The record gets an error note unless it has one."),
     **{name: Field(name, _token, "integer", _TOKEN_HELP[name], minimum=0, maximum=MAX_INT) for name in TOKEN_FIELDS},
     "duration_ms": Field("duration_ms", read_int, "integer", minimum=0, maximum=MAX_INT),
     "ttft_ms": Field("ttft_ms", read_int, "integer", "Time to first token, for streams.", minimum=0, maximum=MAX_INT),
@@ -582,10 +722,13 @@ def finish(record: CanonicalRecord) -> CanonicalRecord:
         raise RecordError("status_code", "must be between 100 and 599")
     if record.original_model == record.model:
         record.original_model = ""
+    if record.incomplete and not record.error_message:
+        record.error_message = INCOMPLETE_NOTE
     if not record.session_id:
         record.session_id = session_from_headers(record.headers)
         if len(record.session_id) > MAX_LENGTHS["session_id"]:
             raise RecordError("session_id", f"longer than {MAX_LENGTHS['session_id']} characters")
     if not record.user_agent and record.headers.get("user-agent"):
         record.user_agent = record.headers["user-agent"][: MAX_LENGTHS["user_agent"]]
+    make_storable(record)
     return record

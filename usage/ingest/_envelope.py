@@ -44,6 +44,7 @@ META_FIELDS = frozenset(
         "provider_type",
         "model",
         "attributes",
+        "incomplete",
     }
 )
 ENVELOPE_FIELDS = META_FIELDS | {"request", "response", "stream"}
@@ -106,6 +107,7 @@ class Reply:
     model: str = ""
     response_id: str = ""
     created_at: datetime | None = None
+    created_at_field: str = ""  # where in the body the time was read
     answer: str = ""
     reasoning: str = ""
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
@@ -113,6 +115,7 @@ class Reply:
     error_status: int | None = None
     blocked_by: str = ""
     blocked_reason: str = ""
+    incomplete: bool = False  # a stream cut before the provider's final (usage) event, not by an error
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_tokens: int = 0
@@ -138,9 +141,11 @@ def build_record(
     record.original_model = asked if asked and asked != record.model else ""
     if record.request_id is None and reply.response_id and len(reply.response_id) <= MAX_LENGTHS["request_id"]:
         record.request_id = reply.response_id
-    if record.created_at is None:
-        record.created_at = reply.created_at
+    if record.created_at is None and reply.created_at is not None:
+        record.created_at, record.created_at_field = reply.created_at, reply.created_at_field
     record.is_stream = envelope.is_stream
+    # A cut stream began with a 200 and keeps it (when none was captured); finish() adds the note.
+    record.incomplete = record.incomplete or (envelope.is_stream and reply.incomplete)
     for name in TOKEN_FIELDS:
         setattr(record, name, getattr(reply, name))
     record.error_message = reply.error_message

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from usage.ingest._common import format_error, last_user_text, read_count, sub, tool_call
+from usage.ingest._common import array, format_error, last_user_text, read_count, string, sub, tool_call
 from usage.ingest._envelope import Reply, build_record, messages_count, read_envelope
 from usage.ingest.canonical import CanonicalRecord
 
@@ -99,12 +99,12 @@ def _from_body(body: dict[str, Any]) -> Reply:
     reply = Reply()
     if body.get("type") == "error" or body.get("error"):
         _apply_error(reply, body.get("error"))
-    reply.model = body.get("model") or ""
+    reply.model = string(body.get("model"))
     # Error bodies carry no message id but do carry Anthropic's request id.
-    reply.response_id = body.get("id") or body.get("request_id") or ""
+    reply.response_id = string(body.get("id")) or string(body.get("request_id"))
     if isinstance(body.get("usage"), dict):
         _apply_usage(reply, body["usage"], "response.usage")
-    _read_blocks(reply, [block for block in body.get("content") or [] if isinstance(block, dict)])
+    _read_blocks(reply, [block for block in array(body.get("content")) if isinstance(block, dict)])
     return reply
 
 
@@ -112,16 +112,18 @@ def _from_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
     reply = Reply()
     usage: dict[str, Any] = {}
     blocks: dict[int, dict[str, Any]] = {}
+    ended = False
     for number, (name, event) in enumerate(events, start=1):
         kind = event.get("type") or name
         if kind == "error":
             _apply_error(reply, event.get("error"))
         elif kind == "message_start":
             message = sub(event, "message")
-            reply.model = message.get("model") or reply.model
-            reply.response_id = message.get("id") or reply.response_id
+            reply.model = string(message.get("model")) or reply.model
+            reply.response_id = string(message.get("id")) or reply.response_id
             usage.update({key: value for key, value in sub(message, "usage").items() if value is not None})
-        elif kind == "message_delta":
+        elif kind in ("message_delta", "message_stop"):
+            ended = True  # message_delta carries the final usage; message_stop follows it
             usage.update({key: value for key, value in sub(event, "usage").items() if value is not None})
         elif kind == "content_block_start":
             blocks[_index(event, number)] = dict(sub(event, "content_block"))
@@ -132,8 +134,9 @@ def _from_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
     ordered = [block for _, block in sorted(blocks.items())]
     for block in ordered:
         if isinstance(block.get("partial_json"), list):
-            block["partial_json"] = "".join(block["partial_json"])
+            block["partial_json"] = "".join(part for part in block["partial_json"] if isinstance(part, str))
     _read_blocks(reply, ordered)
+    reply.incomplete = not ended and not reply.error_message
     return reply
 
 
@@ -146,10 +149,10 @@ def _apply_delta(block: dict[str, Any], delta: dict[str, Any]) -> None:
     kind = delta.get("type")
     if kind == "text_delta" and isinstance(delta.get("text"), str):
         block.setdefault("type", "text")
-        block["text"] = (block.get("text") or "") + delta["text"]
+        block["text"] = string(block.get("text")) + delta["text"]
     elif kind == "thinking_delta" and isinstance(delta.get("thinking"), str):
         block.setdefault("type", "thinking")
-        block["thinking"] = (block.get("thinking") or "") + delta["thinking"]
+        block["thinking"] = string(block.get("thinking")) + delta["thinking"]
     elif kind == "input_json_delta" and isinstance(delta.get("partial_json"), str):
         block.setdefault("type", "tool_use")
         parts = block.setdefault("partial_json", [])

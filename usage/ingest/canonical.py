@@ -66,6 +66,7 @@ class RecordError(ValueError):
 class CanonicalRecord:
     request_id: str | None = None
     created_at: datetime | None = None  # timezone-aware; None = "when it arrived"
+    created_at_field: str = "created_at"  # where the time was read, for messages about it
     model: str = ""  # the model that actually ran
     original_model: str = ""  # what the client asked for ("" = same as model)
     provider_name: str = ""  # a Provider.name in the hub, when the source names one
@@ -73,6 +74,7 @@ class CanonicalRecord:
     endpoint: str = ""  # e.g. "/v1/chat/completions"
     status_code: int | None = None
     is_stream: bool = False
+    incomplete: bool = False  # a stream that ended before its final usage event
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_tokens: int = 0

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from usage.ingest._common import session_from_headers
+from usage.ingest._common import load_json, session_from_headers
 from usage.ingest.anthropic import parse_anthropic
 from usage.ingest.canonical import FORMATS, CanonicalRecord, RecordError
 from usage.ingest.gemini import parse_gemini
@@ -35,7 +35,7 @@ def detect_format(obj: Any) -> str | None:
     """One of ``canonical.FORMATS`` when the shape is unambiguous, else None."""
     if isinstance(obj, (str, bytes)):
         try:
-            obj = json.loads(obj)
+            obj = load_json(obj)
         except ValueError:
             return None
     if not isinstance(obj, dict):
@@ -106,7 +106,9 @@ def parse_record(obj: Any, fmt: str | None = None) -> CanonicalRecord:
         raise RecordError("format", f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if isinstance(obj, (str, bytes)) and fmt != "higress":
         try:
-            obj = json.loads(obj)
+            obj = load_json(obj)
+        except RecordError:
+            raise
         except ValueError:
             raise RecordError("record", "not valid JSON") from None
     return SINGLE_RECORD_PARSERS[fmt](obj)

@@ -17,7 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from usage.ingest._common import format_error, last_user_text, read_count, split_inclusive, sub, tool_call
+from usage.ingest._common import (
+    array,
+    format_error,
+    last_user_text,
+    read_count,
+    split_inclusive,
+    string,
+    sub,
+    tool_call,
+)
 from usage.ingest._envelope import Reply, asked_model, build_record, messages_count, read_envelope
 from usage.ingest.canonical import CanonicalRecord
 
@@ -88,13 +97,14 @@ def _read_chunks(chunks: list[dict[str, Any]], where: str) -> Reply:
     reply = Reply()
     answers: dict[int, list[str]] = {}
     thoughts: dict[int, list[str]] = {}
+    finished = False
     for number, chunk in enumerate(chunks, start=1):
         label = f"{where} chunk {number}" if len(chunks) > 1 else where
         if chunk.get("error"):
             _apply_error(reply, chunk["error"])
             continue
-        reply.model = _bare(chunk.get("modelVersion") or reply.model)
-        reply.response_id = reply.response_id or chunk.get("responseId") or ""
+        reply.model = _bare(string(chunk.get("modelVersion")) or reply.model)
+        reply.response_id = reply.response_id or string(chunk.get("responseId"))
         if isinstance(chunk.get("usageMetadata"), dict):
             _apply_usage(reply, chunk["usageMetadata"], f"{label}.usageMetadata")
         block = sub(chunk, "promptFeedback").get("blockReason")
@@ -102,12 +112,13 @@ def _read_chunks(chunks: list[dict[str, Any]], where: str) -> Reply:
             # The provider refused the prompt itself; no candidate follows.
             reply.blocked_by = "provider"
             reply.blocked_reason = format_error(block, sub(chunk, "promptFeedback").get("blockReasonMessage"))
-        for position, candidate in enumerate(chunk.get("candidates") or []):
+        for position, candidate in enumerate(array(chunk.get("candidates"))):
             if not isinstance(candidate, dict):
                 continue
+            finished = finished or bool(candidate.get("finishReason"))
             index = candidate.get("index", position)
             index = index if isinstance(index, int) else position
-            for part in sub(candidate, "content").get("parts") or []:
+            for part in array(sub(candidate, "content").get("parts")):
                 if not isinstance(part, dict):
                     continue
                 if isinstance(part.get("text"), str):
@@ -118,4 +129,6 @@ def _read_chunks(chunks: list[dict[str, Any]], where: str) -> Reply:
                     reply.tool_calls.append(tool_call(call.get("id", ""), call.get("name", ""), call.get("args") or {}))
     reply.answer = "\n".join("".join(parts) for _, parts in sorted(answers.items()) if "".join(parts))
     reply.reasoning = "\n".join("".join(parts) for _, parts in sorted(thoughts.items()) if "".join(parts))
+    # The last chunk of a whole stream names a finishReason (beside the final usageMetadata).
+    reply.incomplete = not (finished or reply.error_message or reply.blocked_reason)
     return reply

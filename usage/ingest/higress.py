@@ -153,10 +153,13 @@ def _read_line(record: CanonicalRecord, line: dict[str, Any]) -> None:
             record.request_id = read_str(line[key], key)
             break
     if not blank(line.get("start_time")):
-        record.created_at = read_time(line["start_time"], "start_time")
+        record.created_at, record.created_at_field = read_time(line["start_time"], "start_time"), "start_time"
     if not blank(line.get("path")):
         # The query string can hold credentials (Gemini's ?key=); the endpoint is the path.
-        record.endpoint = urlsplit(read_str(line["path"], "path")).path
+        try:
+            record.endpoint = urlsplit(read_str(line["path"], "path")).path
+        except ValueError:  # "//[..." reads as a malformed IPv6 host
+            raise RecordError("path", "not a request path") from None
     code = read_opt_int(line.get("response_code"), "response_code")
     if code:  # Envoy logs 0 when no response was sent downstream
         record.status_code = read_status(code, "response_code")

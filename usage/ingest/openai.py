@@ -19,11 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from usage.ingest._common import (
+    array,
     format_error,
     last_user_text,
     provider_type_from_name,
     read_count,
     split_inclusive,
+    string,
     sub,
     text_of,
     time_from_unix,
@@ -57,7 +59,11 @@ def parse_openai(obj: dict[str, Any]) -> CanonicalRecord:
     envelope = read_envelope(obj)
     responses_api = _is_responses_api(envelope)
     if envelope.events is not None:
-        reply = _responses_stream(envelope.events) if responses_api else _chat_stream(envelope.events)
+        if responses_api:
+            reply = _responses_stream(envelope.events)
+        else:
+            wants_usage = sub(envelope.request, "stream_options").get("include_usage") is True
+            reply = _chat_stream(envelope.events, wants_usage=wants_usage)
     else:
         body = envelope.response or {}
         reply = _responses_body(body, "response") if responses_api else _chat_body(body)
@@ -159,17 +165,17 @@ def _chat_body(body: dict[str, Any]) -> Reply:
     reply = Reply()
     if body.get("error"):
         _apply_error(reply, body["error"])
-    reply.model = body.get("model") or ""
-    reply.response_id = body.get("id") or ""
-    reply.created_at = _created(body.get("created"), "response.created")
+    reply.model = string(body.get("model"))
+    reply.response_id = string(body.get("id"))
+    reply.created_at, reply.created_at_field = _created(body.get("created"), "response.created"), "response.created"
     if isinstance(body.get("usage"), dict):
         _apply_usage(reply, body["usage"], "response.usage")
     answers, reasonings = [], []
-    for choice in body.get("choices") or []:
+    for choice in array(body.get("choices")):
         message = sub(choice, "message")
-        answers.append(text_of(message.get("content")) or message.get("refusal") or "")
+        answers.append(text_of(message.get("content")) or string(message.get("refusal")))
         reasonings.append(message.get("reasoning_content") or message.get("reasoning") or "")
-        for call in message.get("tool_calls") or []:
+        for call in array(message.get("tool_calls")):
             function = sub(call, "function")
             reply.tool_calls.append(
                 tool_call(call.get("id", ""), function.get("name", ""), function.get("arguments", ""))
@@ -182,8 +188,11 @@ def _chat_body(body: dict[str, Any]) -> Reply:
     return reply
 
 
-def _chat_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
+def _chat_stream(events: list[tuple[str, dict[str, Any]]], *, wants_usage: bool) -> Reply:
+    """A chat stream ends with a choice's finish_reason, then (when the request asked for it
+    with stream_options.include_usage) one chunk carrying the usage."""
     reply = Reply()
+    finished = usage_seen = False
     answers: dict[int, list[str]] = {}
     reasonings: dict[int, list[str]] = {}
     calls: dict[tuple[int, int], dict[str, Any]] = {}
@@ -191,13 +200,16 @@ def _chat_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
         if chunk.get("error"):
             _apply_error(reply, chunk["error"])
             continue
-        reply.model = chunk.get("model") or reply.model
-        reply.response_id = reply.response_id or chunk.get("id") or ""
+        reply.model = string(chunk.get("model")) or reply.model
+        reply.response_id = reply.response_id or string(chunk.get("id"))
         if reply.created_at is None and chunk.get("created") is not None:
-            reply.created_at = _created(chunk["created"], f"stream chunk {number}.created")
+            reply.created_at_field = f"stream chunk {number}.created"
+            reply.created_at = _created(chunk["created"], reply.created_at_field)
         if isinstance(chunk.get("usage"), dict):
             _apply_usage(reply, chunk["usage"], f"stream chunk {number}.usage")
-        for choice in chunk.get("choices") or []:
+            usage_seen = True
+        for choice in array(chunk.get("choices")):
+            finished = finished or bool(isinstance(choice, dict) and choice.get("finish_reason"))
             index = choice.get("index", 0) if isinstance(choice, dict) else 0
             index = index if isinstance(index, int) else 0
             delta = sub(choice, "delta") or sub(choice, "message")
@@ -206,7 +218,7 @@ def _chat_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
             for key in ("reasoning_content", "reasoning"):
                 if isinstance(delta.get(key), str):
                     reasonings.setdefault(index, []).append(delta[key])
-            for position, fragment in enumerate(delta.get("tool_calls") or []):
+            for position, fragment in enumerate(array(delta.get("tool_calls"))):
                 if not isinstance(fragment, dict):
                     continue
                 order = fragment.get("index", position)
@@ -218,7 +230,13 @@ def _chat_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
     reply.answer = "\n".join("".join(parts) for _, parts in sorted(answers.items()) if "".join(parts))
     reply.reasoning = "\n".join("".join(parts) for _, parts in sorted(reasonings.items()) if "".join(parts))
     reply.tool_calls = [tool_call(slot["id"], slot["name"], "".join(slot["args"])) for _, slot in sorted(calls.items())]
+    reply.incomplete = not reply.error_message and (not (finished or usage_seen) or (wants_usage and not usage_seen))
     return reply
+
+
+def _slot_key(value: Any) -> Any:
+    """An output index or item id to group a call's events by; anything else groups as None."""
+    return value if isinstance(value, (int, str)) else None
 
 
 def _new_slot() -> dict[str, Any]:
@@ -250,7 +268,7 @@ def _responses_question(value: Any) -> str:
 def _read_output(reply: Reply, output: Any) -> None:
     answers, reasonings = [], []
     reply.tool_calls = []
-    for item in output or []:
+    for item in array(output):
         if not isinstance(item, dict):
             continue
         kind = item.get("type")
@@ -261,7 +279,7 @@ def _read_output(reply: Reply, output: Any) -> None:
                 text_of(
                     [
                         {"type": "text", "text": part.get("text")}
-                        for part in (item.get("summary") or []) + (item.get("content") or [])
+                        for part in array(item.get("summary")) + array(item.get("content"))
                         if isinstance(part, dict)
                     ]
                 )
@@ -290,10 +308,11 @@ def _read_response_object(reply: Reply, body: dict[str, Any], where: str) -> Non
         _apply_error(reply, body["error"])
     elif body.get("status") == "failed":
         reply.error_message = "response failed"
-    reply.model = body.get("model") or reply.model
-    reply.response_id = body.get("id") or reply.response_id
+    reply.model = string(body.get("model")) or reply.model
+    reply.response_id = string(body.get("id")) or reply.response_id
     if body.get("created_at") is not None:
-        reply.created_at = _created(body["created_at"], f"{where}.created_at")
+        reply.created_at_field = f"{where}.created_at"
+        reply.created_at = _created(body["created_at"], reply.created_at_field)
     if isinstance(body.get("usage"), dict):
         _apply_usage(reply, body["usage"], f"{where}.usage")
 
@@ -321,20 +340,22 @@ def _responses_stream(events: list[tuple[str, dict[str, Any]]]) -> Reply:
         elif kind in ("response.output_item.added", "response.output_item.done"):
             item = sub(event, "item")
             if item.get("type") == "function_call":
-                slot = calls.setdefault(event.get("output_index", item.get("id")), _new_slot())
+                slot = calls.setdefault(_slot_key(event.get("output_index", item.get("id"))), _new_slot())
                 slot["id"] = item.get("call_id") or slot["id"]
                 slot["name"] = item.get("name") or slot["name"]
                 if kind == "response.output_item.done" and isinstance(item.get("arguments"), str):
                     slot["args"] = [item["arguments"]]
         elif kind == "response.function_call_arguments.delta" and isinstance(event.get("delta"), str):
-            calls.setdefault(event.get("output_index"), _new_slot())["args"].append(event["delta"])
+            calls.setdefault(_slot_key(event.get("output_index")), _new_slot())["args"].append(event["delta"])
         elif kind == "response.function_call_arguments.done" and isinstance(event.get("arguments"), str):
             # The done event repeats the whole argument text: it replaces the fragments.
-            calls.setdefault(event.get("output_index"), _new_slot())["args"] = [event["arguments"]]
+            calls.setdefault(_slot_key(event.get("output_index")), _new_slot())["args"] = [event["arguments"]]
     reply.answer = "".join(answer)
     reply.reasoning = "".join(reasoning)
     reply.tool_calls = [tool_call(slot["id"], slot["name"], "".join(slot["args"])) for slot in calls.values()]
     if final and not answer and not calls and final.get("output"):
         # A stream captured without its delta events still has everything in the final object.
         _read_output(reply, final.get("output"))
+    # response.completed / .incomplete / .failed carry the usage and end every stream.
+    reply.incomplete = final is None and not reply.error_message
     return reply

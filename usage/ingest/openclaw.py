@@ -21,7 +21,6 @@ cacheRead, cacheWrite, totalTokens}, ``stopReason`` and, on failure, ``errorMess
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
@@ -29,7 +28,9 @@ from typing import Any
 
 from usage.ingest._common import (
     MAX_LENGTHS,
+    array,
     finish,
+    load_json,
     provider_type_from_name,
     read_count,
     read_str,
@@ -71,7 +72,10 @@ def parse_openclaw_lines(
         if not text:
             continue
         try:
-            entry = json.loads(text)
+            entry = load_json(text, "line")
+        except RecordError as error:
+            yield number, error
+            continue
         except ValueError:
             yield number, RecordError("line", "not valid JSON")
             continue
@@ -117,10 +121,11 @@ def _session_from_name(source_name: str) -> str:
 
 def _request_id(session_id: str, entry: dict[str, Any], line: str) -> str:
     key = entry.get("id") if isinstance(entry.get("id"), str) and entry["id"] else None
-    key = key or hashlib.sha256(line.encode()).hexdigest()[:32]
+    # surrogatepass: a lone surrogate in the line (refused later) must not break the hash.
+    key = key or hashlib.sha256(line.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     request_id = f"openclaw:{session_id}:{key}"
     if len(request_id) > MAX_LENGTHS["request_id"]:
-        request_id = "openclaw:" + hashlib.sha256(f"{session_id}:{key}".encode()).hexdigest()
+        request_id = "openclaw:" + hashlib.sha256(f"{session_id}:{key}".encode("utf-8", "surrogatepass")).hexdigest()
     return request_id
 
 
@@ -129,9 +134,10 @@ def _record(
 ) -> CanonicalRecord:
     record = CanonicalRecord(request_id=_request_id(session_id, entry, line), session_id=session_id)
     if entry.get("timestamp") is not None:
-        record.created_at = read_time(entry["timestamp"], "timestamp")
+        record.created_at, record.created_at_field = read_time(entry["timestamp"], "timestamp"), "timestamp"
     elif message.get("timestamp") is not None:
         record.created_at = time_from_unix(message["timestamp"], "message.timestamp", divisor=1000)
+        record.created_at_field = "message.timestamp"
 
     usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
     record.input_tokens = read_count(usage.get("input"), "message.usage.input")
@@ -163,7 +169,7 @@ def _record(
         record.status_code = 200
 
     answers, thoughts, calls = [], [], []
-    for block in message.get("content") or []:
+    for block in array(message.get("content")):
         if not isinstance(block, dict):
             continue
         kind = block.get("type")

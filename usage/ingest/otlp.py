@@ -42,8 +42,10 @@ from urllib.parse import urlsplit
 
 from usage.ingest._common import (
     MAX_LENGTHS,
+    array,
     finish,
     format_error,
+    load_json,
     provider_type_from_name,
     read_count,
     read_headers,
@@ -156,9 +158,9 @@ def parse_otlp_json(obj: dict[str, Any]) -> list[CanonicalRecord | RecordError]:
     results: list[CanonicalRecord | RecordError] = []
     for i, resource_span in enumerate(resource_spans):
         resource = _attributes(sub(resource_span, "resource").get("attributes"))
-        scopes = (resource_span.get("scopeSpans") or []) if isinstance(resource_span, dict) else []
+        scopes = array(resource_span.get("scopeSpans")) if isinstance(resource_span, dict) else []
         for j, scope in enumerate(scopes):
-            spans = (scope.get("spans") or []) if isinstance(scope, dict) else []
+            spans = array(scope.get("spans")) if isinstance(scope, dict) else []
             for k, span in enumerate(spans):
                 where = f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]"
                 try:
@@ -247,7 +249,7 @@ def _span_record(span: Any, resource: dict[str, Any]) -> CanonicalRecord | None:
     if not any(key.startswith("gen_ai.") for key in attrs):
         return None
     operation = attrs.get("gen_ai.operation.name")
-    if operation in IGNORED_OPERATIONS:
+    if isinstance(operation, str) and operation in IGNORED_OPERATIONS:
         return None
     request_model = _text(attrs.get("gen_ai.request.model"))
     response_model = _text(attrs.get("gen_ai.response.model"))
@@ -268,6 +270,7 @@ def _span_record(span: Any, resource: dict[str, Any]) -> CanonicalRecord | None:
     start = read_opt_int(span.get("startTimeUnixNano"), "startTimeUnixNano")
     end = read_opt_int(span.get("endTimeUnixNano"), "endTimeUnixNano")
     record.created_at = time_from_unix(start, "startTimeUnixNano", divisor=10**9)
+    record.created_at_field = "startTimeUnixNano"
     if start and end and end >= start:
         record.duration_ms = (end - start) // 10**6
 
@@ -433,7 +436,7 @@ def _read_messages(record: CanonicalRecord, attrs: dict[str, Any]) -> None:
                 continue
             answers.append(_parts_text(message.get("parts"), "text"))
             thoughts.append(_parts_text(message.get("parts"), "reasoning"))
-            for part in message.get("parts") or []:
+            for part in array(message.get("parts")):
                 if isinstance(part, dict) and part.get("type") == "tool_call":
                     calls.append(tool_call(part.get("id") or "", part.get("name") or "", part.get("arguments") or {}))
         built = {
@@ -458,8 +461,8 @@ def _parts_text(parts: Any, kind: str) -> str:
 def _json_list(value: Any) -> list[Any] | None:
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError:
+            value = load_json(value)
+        except ValueError:  # not JSON, or nested too deep (RecordError is a ValueError)
             return None
     return value if isinstance(value, list) else None
 
@@ -479,7 +482,7 @@ def _any_value(value: Any) -> Any:
     if "doubleValue" in value:
         return value["doubleValue"]
     if "arrayValue" in value:
-        return [_any_value(item) for item in sub(value, "arrayValue").get("values") or []]
+        return [_any_value(item) for item in array(sub(value, "arrayValue").get("values"))]
     if "kvlistValue" in value:
         return _attributes(sub(value, "kvlistValue").get("values"))
     if "bytesValue" in value:

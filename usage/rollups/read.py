@@ -18,7 +18,7 @@ from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 
 from hub.visibility import Scope, audience
-from usage.definitions import ERROR, ZERO_TOKENS
+from usage.definitions import ERROR, ZERO_TOKENS, in_status_class
 from usage.models import MessageRequest, UsageHourly, UsageHourlyBrief
 from usage.rollups import day_cache
 from usage.rollups.shape import BRIEF_FIELDS, GROUP_FIELDS, HOUR, SUM_FIELDS, floor_hour, hour_ranges
@@ -172,7 +172,10 @@ def totals(
     if set(fields) - set(SUM_FIELDS):
         raise ValueError(f"cannot sum {sorted(set(fields) - set(SUM_FIELDS))}")
     filters = filters or {}
-    raw_rows = MessageRequest.objects.visible_to(viewer, scope=scope).live().filter(**filters)
+    raw_filters = {name: value for name, value in filters.items() if name != "status_class"}
+    raw_rows = MessageRequest.objects.visible_to(viewer, scope=scope).live().filter(**raw_filters)
+    if "status_class" in filters:  # a rollup column; the raw rows hold the code it is made of
+        raw_rows = raw_rows.filter(in_status_class(filters["status_class"]))
     # The brief rollup (a few dozen rows an hour) answers whatever needs no finer field.
     brief = set(group_by) <= BRIEF_FIELDS and set(filters) <= BRIEF_FIELDS
     rollups = (UsageHourlyBrief if brief else UsageHourly).objects.visible_to(viewer, scope=scope).filter(**filters)
