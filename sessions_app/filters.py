@@ -11,7 +11,7 @@ from hub.visibility import sees_everything
 from providers.models import Provider
 from sessions_app.models import Session
 from sessions_app.selectors import ACTIVE_SESSION_WINDOW
-from usage.filters import FlagFilter, LogFilterForm, visible_keys
+from usage.filters import FlagFilter, LogFilterForm, MomentFilter, visible_keys
 
 
 class SessionFilterSet(django_filters.FilterSet):
@@ -32,11 +32,11 @@ class SessionFilterSet(django_filters.FilterSet):
         label=_("Active"), method="filter_active",
         help_text=_("true: a request in the last 5 minutes; false: quiet longer than that."),
     )  # fmt: skip
-    start = django_filters.IsoDateTimeFilter(
+    start = MomentFilter(
         label=_("From"), method="filter_start", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("Sessions active at or after this time (ISO 8601; without an offset, the system time zone)."),
     )  # fmt: skip
-    end = django_filters.IsoDateTimeFilter(
+    end = MomentFilter(
         label=_("Until"), method="filter_end", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text=_("Sessions that began before this time."),
     )  # fmt: skip

@@ -9,14 +9,13 @@ value is a form error naming the parameter: a message on the page, a 400 in the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import gettext_lazy as _
 
 from hub.models import SystemSettings
+from hub.params import MomentField
 from usage import partitions
 from usage.periods import range_bounds
 
@@ -60,32 +59,6 @@ def check_bucket(start: datetime, end: datetime, bucket: str) -> None:
     count = (end - start) / (timedelta(hours=1) if bucket == "hour" else timedelta(days=1))
     if count > MAX_BUCKETS:
         raise StatsError("bucket", f"{count:,.0f} {bucket}s is more than {MAX_BUCKETS:,}: use days or a shorter period")
-
-
-class MomentField(forms.Field):
-    """An ISO 8601 date-time or date; without an offset, in the system time zone."""
-
-    default_error_messages = {
-        "invalid": _("Give an ISO 8601 date-time, e.g. 2026-11-22T00:00:00+08:00, or a date."),
-    }
-
-    def to_python(self, value) -> datetime | None:
-        raw = (value or "").strip()
-        if not raw:
-            return None
-        try:
-            # A "+08:00" that a URL turned into a space comes back as a "+".
-            moment = parse_datetime(raw.replace(" ", "+")) if "T" in raw or ":" in raw else None
-            if moment is None and (day := parse_date(raw)) is not None:
-                moment = datetime.combine(day, time.min)
-            if moment is None:
-                raise ValueError
-            if timezone.is_naive(moment):
-                moment = moment.replace(tzinfo=SystemSettings.get().zone)
-            moment.astimezone(UTC)  # a moment outside the calendar once in UTC raises here
-        except (ValueError, OverflowError):
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
-        return moment
 
 
 class PeriodForm(forms.Form):

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from hub.models import ApiKey, SystemSettings, User
+from hub.params import parse_month
 from providers.models import Provider
 from usage.models import MessageRequest
 from usage.periods import local_month_bounds
@@ -110,7 +111,7 @@ def log_csv(queryset: QuerySet[MessageRequest]) -> Iterator[str]:
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """[start, end) of a month written YYYY-MM, in the hub's time zone. Raises ValueError."""
-    return local_month_bounds(datetime.strptime(month, "%Y-%m").date())
+    return local_month_bounds(parse_month(month))
 
 
 _STATEMENT_SECTIONS = (("user", "user_id", 0b011), ("key", "key_id", 0b101), ("provider", "provider_id", 0b110))

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.models import ApiKey, User
+from hub.params import MomentField
 from hub.visibility import sees_everything
 from providers.models import Provider
 from usage.definitions import ERROR, INCOMPLETE, ZERO_TOKENS, in_status_class
@@ -25,6 +26,13 @@ from usage.periods import RANGES, range_bounds
 
 DEFAULT_WINDOW = timedelta(days=7)
 STATUS_PATTERN = re.compile(r"^(?:[1-5]xx|[1-5]\d\d)$")
+
+
+class MomentFilter(django_filters.Filter):
+    """A time in the one grammar of moments (``hub.params``): ISO 8601 or a date, without an
+    offset in the system time zone; anything else, or out of the calendar, a form error."""
+
+    field_class = MomentField
 
 
 class FlagInput(forms.CheckboxInput):
@@ -66,7 +74,7 @@ class LogFilterForm(forms.Form):
             return None
         viewer = getattr(self, "viewer", None)
         candidates = User.objects.visible_to(viewer)
-        found = candidates.filter(pk=int(value)).first() if value.isdigit() else None
+        found = candidates.filter(pk=int(value)).first() if value.isascii() and value.isdigit() else None
         found = found or candidates.filter(username=value).first()
         if found is None:
             raise forms.ValidationError(
@@ -93,12 +101,12 @@ class MessageRequestFilterSet(django_filters.FilterSet):
         label=_("Quick range"), choices=RANGES, method="filter_nothing",
         help_text=_("In the system time zone; weeks start on Monday. Without range, start or end: the last 7 days."),
     )  # fmt: skip
-    start = django_filters.IsoDateTimeFilter(
+    start = MomentFilter(
         label=_("From"), field_name="created_at", lookup_expr="gte",
         help_text=_("ISO 8601; without an offset, in the system time zone. Replaces the range's start."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )  # fmt: skip
-    end = django_filters.IsoDateTimeFilter(
+    end = MomentFilter(
         label=_("Until"), field_name="created_at", lookup_expr="lt",
         help_text=_("Exclusive; ISO 8601, without an offset in the system time zone. Replaces the range's end."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

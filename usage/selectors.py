@@ -17,6 +17,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from hub.params import parse_whole
 from hub.visibility import audience
 from usage import rollups
 from usage.filters import MessageRequestFilterSet
@@ -31,6 +32,18 @@ def request_log(*, viewer) -> QuerySet[MessageRequest]:
 
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_PAGE_SIZE = 50
+
+
+def page_size(raw: str | None) -> int:
+    """The page size a URL asks for: one of PAGE_SIZES; ValueError for anything else."""
+    if raw in (None, ""):
+        return DEFAULT_PAGE_SIZE
+    size = parse_whole(raw, minimum=1, maximum=max(PAGE_SIZES))
+    if size not in PAGE_SIZES:
+        raise ValueError(f"{size} is not one of {PAGE_SIZES}")
+    return size
+
+
 EXACT_COUNT_LIMIT = 100_000
 # What an exact count may cost a page before the planner's estimate is shown instead.
 COUNT_BUDGET_MS = 30

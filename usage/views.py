@@ -21,6 +21,7 @@ from usage.selectors import (
     log_listing,
     log_page,
     log_suggestions,
+    page_size,
     request_log,
 )
 
@@ -30,10 +31,9 @@ STATUS_SUGGESTIONS = ("2xx", "4xx", "5xx", "200", "400", "401", "403", "429", "5
 
 def _page_size(request: HttpRequest) -> int:
     try:
-        size = int(request.GET.get("size", DEFAULT_PAGE_SIZE))
+        return page_size(request.GET.get("size"))
     except ValueError:
         return DEFAULT_PAGE_SIZE
-    return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
 def _query_without(request: HttpRequest, *names: str, **replace: str) -> str:

@@ -15,7 +15,7 @@ from hub.authentication import ApiKeyAuthentication, HasScope
 from sessions_app import selectors
 from sessions_app.api.serializers import SessionDetailSerializer, SessionSerializer
 from sessions_app.filters import SessionFilterSet
-from usage.selectors import PAGE_SIZES
+from usage.selectors import PAGE_SIZES, page_size
 
 SIZE = selectors.PAGE_SIZE
 
@@ -64,16 +64,19 @@ class SessionListView(SessionsReadView):
     )  # fmt: skip
     def get(self, request):
         params = request.query_params
-        size = params.get("size", str(SIZE))
-        if not size.isdigit() or int(size) not in PAGE_SIZES:
-            raise ValidationError({"size": [_("One of %(sizes)s.") % {"sizes": ", ".join(map(str, PAGE_SIZES))}]})
+        try:
+            size = page_size(params.get("size"))
+        except ValueError:
+            raise ValidationError(
+                {"size": [_("One of %(sizes)s.") % {"sizes": ", ".join(map(str, PAGE_SIZES))}]}
+            ) from None
         filterset = SessionFilterSet(params or None, request=request,
                                      queryset=selectors.session_list(viewer=request.user))  # fmt: skip
         if filterset.is_bound and not filterset.is_valid():
             raise ValidationError(filterset.errors)
         try:
             listing = selectors.session_listing(filterset, viewer=request.user, after=params.get("after", ""),
-                                                before=params.get("before", ""), size=int(size))  # fmt: skip
+                                                before=params.get("before", ""), size=size)  # fmt: skip
         except ValueError:
             raise ValidationError({"after": [_("Not a cursor this API gave out.")]}) from None
         context = {"active_since": selectors.active_boundary(listing.now)}

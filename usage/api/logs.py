@@ -19,7 +19,7 @@ from hub.authentication import ApiKeyAuthentication, HasScope
 from usage import export, presentation
 from usage.filters import MessageRequestFilterSet
 from usage.models import MessageRequest
-from usage.selectors import DEFAULT_PAGE_SIZE, PAGE_SIZES, log_listing, log_page, request_log
+from usage.selectors import DEFAULT_PAGE_SIZE, PAGE_SIZES, log_listing, log_page, page_size, request_log
 
 
 class SecondsDateTimeField(serializers.DateTimeField):
@@ -83,14 +83,17 @@ class LogCursorPagination(BasePagination):
     the most there can be beside it (``count_at_most``)."""
 
     def paginate_queryset(self, queryset, request, view=None):
-        size = request.query_params.get("size", str(DEFAULT_PAGE_SIZE))
-        if not size.isdigit() or int(size) not in PAGE_SIZES:
-            raise ValidationError({"size": [_("One of %(sizes)s.") % {"sizes": ", ".join(map(str, PAGE_SIZES))}]})
+        try:
+            size = page_size(request.query_params.get("size"))
+        except ValueError:
+            raise ValidationError(
+                {"size": [_("One of %(sizes)s.") % {"sizes": ", ".join(map(str, PAGE_SIZES))}]}
+            ) from None
         after, before = request.query_params.get("after", ""), request.query_params.get("before", "")
         # The page's listing, not the bare queryset: the same count and the same narrowing.
         listing = log_listing(view.filterset)
         try:
-            self.page = log_page(listing.rows, after=after, before=before, size=int(size))
+            self.page = log_page(listing.rows, after=after, before=before, size=size)
         except ValueError:
             raise ValidationError({"before" if before else "after": [_("Not a cursor this API gave out.")]}) from None
         self.count, self.exact, self.at_most = listing.count, listing.exact, listing.at_most

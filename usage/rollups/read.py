@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -18,8 +18,10 @@ from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 
 from hub.visibility import Scope, audience
+from usage import partitions
 from usage.definitions import ERROR, ZERO_TOKENS, in_status_class
 from usage.models import MessageRequest, UsageHourly, UsageHourlyBrief
+from usage.periods import utc_month_bounds
 from usage.rollups import day_cache
 from usage.rollups.shape import BRIEF_FIELDS, GROUP_FIELDS, HOUR, SUM_FIELDS, floor_hour, hour_ranges
 
@@ -55,23 +57,40 @@ def plan(start: datetime, end: datetime, *, bucket: str | None = None, zone=None
 
 
 def _plan(start: datetime, end: datetime, *, bucket: str | None, zone) -> tuple[dict[datetime, str], list]:
-    """({clean hour read from rollups: its stamp}, raw time ranges) that exactly cover [start, end)."""
+    """({clean hour read from rollups: its stamp}, raw time ranges) that exactly cover [start, end).
+    Built from the clean hours that exist, never hour by hour over the window asked for."""
     first = floor_hour(start) + (HOUR if floor_hour(start) != start else timedelta())
     last = floor_hour(end)
     if first >= last or (bucket and zone is not None and not zone_on_whole_hours(zone, start, end)):
         return {}, [(start, end)]  # no whole UTC hour maps onto one local bucket: raw rows only
     clean = _clean_hours(first, last)
-    raw_hours = []
-    moment = first
-    while moment < last:
-        if moment not in clean:
-            raw_hours.append(moment)
-        moment += HOUR
     raw = [(start, first)] if start < first else []
-    raw += hour_ranges(raw_hours)
+    cursor = first
+    for hour in sorted(clean):
+        if hour > cursor:
+            raw.append((cursor, hour))
+        cursor = hour + HOUR
+    if cursor < last:
+        raw.append((cursor, last))
     if last < end:
         raw.append((last, end))
     return clean, raw
+
+
+def clamp_to_data(start: datetime, end: datetime, zone=None) -> tuple[datetime, datetime] | None:
+    """[start, end) narrowed to the months that hold request partitions (no row lives outside
+    them), so a window asked from the year 93 costs what the data costs; None when none overlap.
+    The new bounds fall on local midnights a day clear of the data (``zone``, else UTC), so the
+    days a window reads stay whole for the closed-day cache."""
+    months = partitions.existing_partitions()
+    if not months:
+        return None
+    zone = zone or UTC
+    first, last = utc_month_bounds(min(months))[0], utc_month_bounds(max(months))[1]
+    floor = datetime.combine((first.astimezone(zone) - timedelta(days=1)).date(), time.min, zone)
+    ceiling = datetime.combine((last.astimezone(zone) + timedelta(days=1)).date(), time.min, zone)
+    start, end = max(start, floor), min(end, ceiling)
+    return (start, end) if start < end else None
 
 
 def _within(field: str, ranges) -> Q:
@@ -179,8 +198,10 @@ def totals(
     # The brief rollup (a few dozen rows an hour) answers whatever needs no finer field.
     brief = set(group_by) <= BRIEF_FIELDS and set(filters) <= BRIEF_FIELDS
     rollups = (UsageHourlyBrief if brief else UsageHourly).objects.visible_to(viewer, scope=scope).filter(**filters)
-    if raw_rows.query.is_empty():
+    window = clamp_to_data(start, end, zone if isinstance(zone, zoneinfo.ZoneInfo) else None)
+    if raw_rows.query.is_empty() or window is None:
         return []
+    start, end = window
     stamps, raw_ranges = _plan(start, end, bucket=bucket, zone=zone)
     # Per local day, so closed days come from the cache: day buckets, and whole windows that
     # span a day or more (a month's leaderboard) in a zone whose days start on UTC hours.
