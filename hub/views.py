@@ -48,3 +48,35 @@ def key_toggle(request, pk: int):
     ):
         return redirect(back)
     return redirect("keys")
+
+
+def _database_unavailable(error: BaseException | None) -> bool:
+    import psycopg
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(error, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def server_error(request):
+    """The 500 handler. A database that is restarting is a 503 with Retry-After, as JSON for
+    the API and a styled "try again" page otherwise; neither touches the database."""
+    import sys
+
+    from django.http import HttpResponse, JsonResponse
+    from django.template.loader import render_to_string
+
+    unavailable = _database_unavailable(sys.exc_info()[1])
+    status = 503 if unavailable else 500
+    if request.path.startswith("/api/"):
+        detail = (
+            _("The database is not reachable right now; retry in a few seconds.")
+            if unavailable
+            else _("The server failed to answer this request.")
+        )
+        response = JsonResponse({"detail": detail}, status=status)
+    else:
+        page = render_to_string("errors/503.html" if unavailable else "errors/500.html", {"path": request.path})
+        response = HttpResponse(page, status=status)
+    if unavailable:
+        response["Retry-After"] = "5"
+    return response

@@ -21,6 +21,8 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from hub.models import ApiKey, SystemSettings, User
 from providers.models import Provider, ProviderType
@@ -215,6 +217,14 @@ def _keep_unknown_provider(record: CanonicalRecord, provider: Provider | None) -
         record.attributes.setdefault("provider", record.provider_name.strip())
 
 
+def _enqueue_rollup() -> None:
+    """Ask a worker to roll up now; without a broker, the beat sweep finds the dirty hours."""
+    try:
+        tasks.rollups_process.delay()
+    except (KombuOperationalError, RedisConnectionError, OSError) as error:  # the broker is gone
+        logger.warning("rollup not enqueued (%s): the next sweep will find the dirty hours", error)
+
+
 def requests_store(rows: Sequence[RequestRow]) -> list[RequestRow]:
     """Store request rows, skipping any already stored; return the ones that were new.
 
@@ -233,7 +243,7 @@ def requests_store(rows: Sequence[RequestRow]) -> list[RequestRow]:
         new = [row for row in rows if row.identity in inserted]
         if new:
             requests_stored.send(sender=MessageRequest, rows=new)
-        transaction.on_commit(tasks.rollups_process.delay)
+        transaction.on_commit(_enqueue_rollup)
     return new
 
 
