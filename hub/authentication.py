@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from hub.models import ApiKey
 from hub.services import api_key_authenticate, api_key_touch
+
+
+def _minute_key(address: str) -> str:
+    return f"invalid-api-keys:{address}:{int(time.time() // 60)}"
+
+
+def _seconds_left_in_minute() -> int:
+    return 60 - int(time.time()) % 60
+
+
+def invalid_key_count(address: str) -> int:
+    """Count one invalid key presented from ``address`` this minute (every web process shares it)."""
+    key = _minute_key(address)
+    cache.add(key, 0, timeout=120)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired meanwhile, or no cache: this one opens the count
+        cache.set(key, 1, timeout=120)
+        return 1
+
+
+def invalid_keys_exceeded(address: str) -> bool:
+    """Whether ``address`` presented more invalid keys this minute than settings allow: a
+    client guessing keys gets 429 until the minute is over, even with a right one."""
+    return (cache.get(_minute_key(address)) or 0) >= settings.INVALID_API_KEYS_PER_MINUTE
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -23,8 +52,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         secret = secret.strip()
         if not secret:
             raise exceptions.AuthenticationFailed(_("No API key after 'Bearer'."))
+        address = request.META.get("REMOTE_ADDR", "")
+        if invalid_keys_exceeded(address):
+            raise exceptions.Throttled(
+                wait=_seconds_left_in_minute(), detail=_("Too many invalid API keys from this address.")
+            )
         key = api_key_authenticate(secret)
         if key is None:
+            invalid_key_count(address)
             raise exceptions.AuthenticationFailed(_("Unknown API key."))
         if not key.enabled:
             raise exceptions.AuthenticationFailed(_("This API key is disabled."))
