@@ -90,6 +90,7 @@ def test_user_has_no_leaderboard_link_and_sees_the_dashboard_in_chinese(live_ser
     page = log_in(alice)
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Leaderboard")).to_have_count(0)
     page.get_by_label("Language").select_option("zh-hans")
+    page.get_by_role("button", name="Switch").click()  # no switch on a mere arrow key (WCAG 3.2.2)
     page.wait_for_load_state()
     expect(page.get_by_text("今日请求数")).to_be_visible()
     expect(page.locator("[data-testid=chart-daily] canvas")).to_have_count(1)

@@ -22,11 +22,13 @@ def test_admin_sees_the_admin_link_and_can_open_it(live_server, log_in, admin_us
 def test_language_switch_shows_the_pages_in_simplified_chinese_and_back(live_server, log_in, alice):
     page = log_in(alice)
     page.get_by_label("Language").select_option("zh-hans")
+    page.get_by_role("button", name="Switch").click()  # no switch on a mere arrow key (WCAG 3.2.2)
     page.wait_for_load_state()
     expect(page.get_by_role("heading", name="概览")).to_be_visible()
     expect(page.get_by_role("navigation").get_by_role("link", name="API 密钥")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     page.get_by_label("语言").select_option("en")
+    page.get_by_role("button", name="切换").click()
     page.wait_for_load_state()
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 

@@ -75,5 +75,6 @@ def test_a_session_reads_turn_by_turn_in_both_languages(live_server, log_in, adm
     page.screenshot(path=f"{ARTIFACTS}/session-detail.png", full_page=True)
     page.goto(f"{live_server.url}/sessions/")
     page.get_by_label("Language").select_option("zh-hans")
+    page.get_by_role("button", name="Switch").click()  # no switch on a mere arrow key (WCAG 3.2.2)
     expect(page.get_by_role("heading", name="会话", exact=True)).to_be_visible()
     page.screenshot(path=f"{ARTIFACTS}/sessions-zh.png", full_page=True)
