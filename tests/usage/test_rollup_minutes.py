@@ -30,7 +30,7 @@ def generate(alice, providers, *, count=600, seed=3, start=BASE, span=timedelta(
     for i in range(count):
         status = rng.choice([200, 200, 200, 201, 302, 400, 429, 500, 529, None, None])
         rows.append(RequestRow(**{
-            "request_id": f"r{seed}-{i}", "created_at": start + timedelta(seconds=rng.randrange(int(span.total_seconds()))),
+            "request_id": f"r{seed}-{i}", "created_at": start + timedelta(seconds=rng.randrange(span.seconds)),
             "user_id": alice.pk, "provider_id": rng.choice(providers).pk if rng.random() < 0.95 else None,
             "model": rng.choice(["m1", "m2"]), "original_model": "m1", "endpoint": "/v1", "status_code": status,
             "duration_ms": rng.choice([None, rng.randrange(1, 120_000)]),
