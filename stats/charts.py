@@ -58,7 +58,15 @@ def format_value(value, unit: str) -> str:
         return "—"
     if unit == "usd":
         return money(value)
+    if unit == "percent":
+        return f"{value:.1f}%"
+    if unit == "ms":
+        return f"{round(value):,} ms"
     return f"{value:,}"
+
+
+#: units whose values add up across series and buckets (a table shows their totals)
+ADDITIVE_UNITS = frozenset({"count", "usd"})
 
 
 @dataclass
@@ -87,6 +95,10 @@ class Variant:
     @property
     def empty(self) -> bool:
         return not any(v for s in self.series for v in s.values if v is not None)
+
+    @property
+    def additive(self) -> bool:
+        return self.unit in ADDITIVE_UNITS
 
     # Formatted only when a table shows them: the server renders one variant's table, charts.js
     # formats the others in the browser, so a page does not format numbers it never shows.
@@ -120,6 +132,8 @@ class Panel:
     zone: str
     x: list[datetime]
     variants: list[Variant]
+    #: "bars": stacked bars (sums); "lines": one line per series (rates and times, not summable)
+    kind: str = "bars"
 
     def as_json(self) -> dict:
         """What charts.js draws (numbers, Decimal cost as float, x as unix seconds) and the other
@@ -127,8 +141,9 @@ class Panel:
         first = self.variants[0] if self.variants else None
         return {
             "bucket": self.bucket,
+            "kind": self.kind,
             "zone": self.zone,
-            "x_label": str(_("Hour") if self.bucket == "hour" else _("Day")),
+            "x_label": str(_("Day") if self.bucket == "day" else _("Hour") if self.bucket == "hour" else _("Time")),
             "total_label": str(_("Total")),
             "x": [int(moment.timestamp()) for moment in self.x],
             "row_labels": first.row_labels if first else [],

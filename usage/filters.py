@@ -85,7 +85,9 @@ class LogFilterForm(forms.Form):
     def clean_status(self):
         value = (self.cleaned_data.get("status") or "").strip().lower()
         if value and not STATUS_PATTERN.match(value):
-            raise forms.ValidationError(_("Use an HTTP status such as 429, a class: 2xx, 4xx, 5xx, or none (no status recorded)."))
+            raise forms.ValidationError(
+                _("Use an HTTP status such as 429, a class: 2xx, 4xx, 5xx, or none (no status recorded).")
+            )
         return value
 
     def clean(self):
