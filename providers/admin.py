@@ -32,7 +32,8 @@ class ProviderAdmin(KeepsHistoryAdmin):
             status.state,
             _("last computed %(moment)s") % {"moment": formats.localize(timezone.localtime(status.computed_at))},
             status.get_state_display(),
-            _("since %(moment)s") % {"moment": formats.date_format(timezone.localtime(status.since), "SHORT_DATETIME_FORMAT")}
+            _("since %(moment)s")
+            % {"moment": formats.date_format(timezone.localtime(status.since), "SHORT_DATETIME_FORMAT")}
             if status.state != ProviderState.UNKNOWN or status.since != status.computed_at
             else "",
         )

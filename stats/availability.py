@@ -4,8 +4,9 @@ Every figure comes from ``usage_health`` (the minute rollups summed per provider
 or 60 minutes): a window reads its bucket size only, about a hundred rows per provider
 whatever its length, plus the whole minutes of its newest bucket while that one is still
 filling. Windows end at the last whole UTC minute: the current minute is not read. Buckets
-start on UTC hours and multiples of their size, so a window starts at its first bucket. A minute written to since its last recompute shows its
-last computed state until the rollup worker catches up (seconds).
+start on UTC hours and multiples of their size, so a window starts at its first bucket. A
+minute written to since its last recompute shows its last computed state until the rollup
+worker catches up (seconds).
 
 The figures are the same for every admin, so they are kept in the cache for a few seconds per
 window, provider and minute: a page that refreshes itself costs the database the same for one

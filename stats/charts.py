@@ -134,6 +134,8 @@ class Panel:
     variants: list[Variant]
     #: "bars": stacked bars (sums); "lines": one line per series (rates and times, not summable)
     kind: str = "bars"
+    #: labels of metrics METRICS does not name
+    metric_labels: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         """What charts.js draws (numbers, Decimal cost as float, x as unix seconds) and the other
@@ -176,7 +178,8 @@ class Panel:
     @property
     def metrics(self) -> list[tuple[str, str]]:
         seen = dict.fromkeys(v.metric for v in self.variants)
-        return [(name, str(METRICS.get(name, name))) for name in seen]
+        labels = {**METRICS, **self.metric_labels}
+        return [(name, str(labels.get(name, name))) for name in seen]
 
     @property
     def breakdowns(self) -> list[tuple[str, str]]:

@@ -254,7 +254,8 @@ def _availability_panel(data: dict, zone, link_of) -> charts.Panel:
         variants.append(charts.Variant(f"{metric}-provider", metric, "provider", unit, series, row_labels, row_links))
     bucket = "hour" if data["bucket_minutes"] == 60 else "minute"
     title = _("Per provider, every %(minutes)s minutes") % {"minutes": data["bucket_minutes"]}
-    return charts.Panel("chart-availability", title, bucket, zone.key, x, variants, kind="lines")
+    labels = {metric: label for metric, (label, _unit) in AVAILABILITY_METRICS.items()}
+    return charts.Panel("chart-availability", title, bucket, zone.key, x, variants, kind="lines", metric_labels=labels)
 
 
 @login_required

@@ -193,7 +193,7 @@
         scales: { x: { time: true, range: () => [first - built.step / 2, last + built.step / 2] } },
         axes: [
           { values: (u, splits) => splits.map((ts) => times.tick(ts)) },
-          { size: 64, values: (u, splits) => splits.map((v) => compact(v)) },
+          { size: variant.unit === "ms" ? 84 : 64, values: (u, splits) => splits.map((v) => compact(v)) },
         ],
         legend: { live: true },
         cursor: { points: { show: false } },
