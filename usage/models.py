@@ -286,12 +286,14 @@ class UsageMinute(LatencyHistograms):
 class UsageHealth(LatencyHistograms):
     """``UsageMinute`` summed per provider over buckets of 1, 5, 15 and 60 minutes (``span``),
     the buckets the availability windows chart: a window reads about a hundred rows per
-    provider whatever its length. Derived from ``UsageMinute`` in the same transaction."""
+    provider whatever its length; and per UTC day (from the day's hours), so a window's
+    merged histogram reads a few rows per provider. Derived in the recompute's transaction."""
 
     start = models.DateTimeField()
-    span = models.PositiveSmallIntegerField(help_text="minutes")
+    span = models.PositiveSmallIntegerField(help_text="minutes: 1, 5, 15, 60, or 1440 (a UTC day)")
     successes = models.BigIntegerField()
     statuses = models.JSONField(help_text='requests per status: {"200": 9, "529": 1, "0:timeout": 2}')
+    duration_p95 = models.FloatField(null=True, help_text="from the histogram, stored for the charts")
 
     class Meta:
         db_table = "usage_health"

@@ -194,3 +194,23 @@ def test_the_admin_provider_list_shows_the_status(client, admin_user, claude):
     client.force_login(admin_user)
     page = client.get("/admin/providers/provider/").content.decode()
     assert 'class="provider-state down"' in page
+
+
+def test_a_window_is_covered_by_the_fewest_rows():
+    start = datetime(2026, 11, 23, 13, 7, tzinfo=UTC)
+    end = datetime(2026, 11, 30, 13, 7, tzinfo=UTC)
+    parts = availability.cover(start, end)
+    assert [span for span, _first, _last in parts] == [1, 5, 15, 60, 1440, 60, 5, 1]
+    assert parts[0][1] == start and parts[-1][2] == end
+    assert all(parts[i][2] == parts[i + 1][1] for i in range(len(parts) - 1))  # no gap, no overlap
+    assert (1440, datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC)) in parts
+
+
+def test_window_percentiles_over_days_equal_those_over_minutes(admin_user, claude):
+    store(admin_user, claude, [200] * 40, minutes_ago=60 * 30, duration_ms=4_000)
+    store(admin_user, claude, [200] * 10, minutes_ago=3, duration_ms=100)
+    (entry,) = availability.provider_availability(viewer=admin_user, window="7d")["providers"]
+    assert entry["requests"] == 50
+    assert entry["duration_ms"]["p50"] == pytest.approx(4_000, rel=0.05)
+    assert entry["duration_ms"]["p95"] == pytest.approx(4_000, rel=0.05)
+    assert entry["series"][-1]["duration_p95"] == pytest.approx(100, rel=0.05)

@@ -152,3 +152,20 @@ def test_backfill_rolls_up_minutes_of_rows_stored_before(alice, providers):
     for h in UsageHealth.objects.all():
         per_span[h.span] += h.requests
     assert set(per_span.values()) == {sum(r.provider_id is not None for r in rows)}
+
+
+def test_a_day_row_sums_its_hours_and_every_bucket_keeps_its_p95(alice, providers):
+    generate(alice, providers, start=BASE.replace(hour=0) + timedelta(minutes=30), span=timedelta(hours=2))
+    minutes.rollup_dirty_minutes()
+    day = BASE.replace(hour=0)
+    for provider in providers:
+        hours = UsageHealth.objects.filter(span=60, provider=provider, start__gte=day, start__lt=day + minutes.DAY)
+        (whole,) = UsageHealth.objects.filter(span=minutes.DAY_SPAN, provider=provider, start=day)
+        assert whole.requests == sum(h.requests for h in hours)
+        assert Counter(whole.statuses) == sum((Counter(h.statuses) for h in hours), Counter())
+        assert latency.merge([(whole.ttft_buckets, whole.ttft_counts)]) == latency.merge(
+            (h.ttft_buckets, h.ttft_counts) for h in hours
+        )
+    for row in UsageHealth.objects.all():
+        histogram = latency.merge([(row.duration_buckets, row.duration_counts)])
+        assert row.duration_p95 == (latency.percentiles(histogram, (0.95,))[0] if histogram else None)

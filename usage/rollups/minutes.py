@@ -4,8 +4,9 @@ Writers mark the UTC minutes of the rows they write (``mark_minutes``, in the ro
 transaction, only minutes still inside ``KEEP``: older ones are never charted). A recompute
 takes one hour's dirty minutes under an advisory lock on that hour, rewrites their
 ``usage_minute`` rows from raw rows, derives the hour's ``usage_health`` rows (1, 5, 15 and
-60-minute buckets per provider) from its minute rows, and clears each mark only if nobody
-re-marked the minute meanwhile. So repeated, concurrent or interrupted runs leave the same rows.
+60-minute buckets per provider) from its minute rows and its UTC day's row from the day's
+hours, stores each bucket's p95, and clears each mark only if nobody re-marked the minute
+meanwhile. So repeated, concurrent or interrupted runs leave the same rows.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import cache
 from django.db import connection, transaction
 
 from usage.definitions import error_kind_sql
+from usage.rollups import latency
 from usage.rollups.latency import bounds_sql
 from usage.rollups.shape import HOUR, floor_hour
 
@@ -27,7 +29,13 @@ MINUTE = timedelta(minutes=1)
 KEEP = timedelta(days=8)
 #: the bucket sizes (minutes) the availability windows chart; each divides an hour
 SPANS = (1, 5, 15, 60)
+#: a UTC day: whole days of a long window are summed from one row per provider
+DAY_SPAN = 1440
+#: every level ``usage_health`` keeps, coarsest first
+LEVELS = (DAY_SPAN, *reversed(SPANS))
+DAY = timedelta(days=1)
 _LOCK_NAMESPACE = 0x6D696E75  # "minu": pg_advisory_xact_lock(namespace, hour)
+_DAY_LOCK_NAMESPACE = 0x6461796D  # "daym": pg_advisory_xact_lock(namespace, day)
 
 
 def floor_minute(moment: datetime) -> datetime:
@@ -162,9 +170,59 @@ FROM sums LEFT JOIN durations USING ({_HEALTH_KEYS}) LEFT JOIN ttfts USING ({_HE
 """
 
 
+def _merged_histogram(column: str) -> str:
+    return f"""
+        SELECT provider_id, array_agg(bucket ORDER BY bucket) AS buckets, array_agg(n ORDER BY bucket) AS counts
+        FROM (SELECT provider_id, bucket, sum(n) AS n
+              FROM usage_health CROSS JOIN unnest({column}_buckets, {column}_counts) AS cell(bucket, n)
+              WHERE span = 60 AND start >= %(day)s AND start < %(next)s GROUP BY provider_id, bucket) AS cells
+        GROUP BY provider_id"""
+
+
+# A UTC day per provider, summed from its hours' rows.
+_DAY_SQL = f"""
+WITH hours AS (
+    SELECT * FROM usage_health WHERE span = 60 AND start >= %(day)s AND start < %(next)s
+), statuses AS (
+    SELECT provider_id, jsonb_object_agg(status, n) AS statuses
+    FROM (SELECT provider_id, status, sum(n::bigint) AS n
+          FROM hours CROSS JOIN jsonb_each_text(statuses) AS s(status, n) GROUP BY provider_id, status) AS per_status
+    GROUP BY provider_id
+), sums AS (
+    SELECT provider_id, sum(requests) AS requests, sum(successes) AS successes, sum(duration_sum) AS duration_sum,
+           sum(duration_count) AS duration_count, sum(ttft_sum) AS ttft_sum, sum(ttft_count) AS ttft_count
+    FROM hours GROUP BY provider_id
+), durations AS ({_merged_histogram("duration")}
+), ttfts AS ({_merged_histogram("ttft")})
+INSERT INTO usage_health (span, start, provider_id, requests, successes, statuses, duration_sum, duration_count,
+                          ttft_sum, ttft_count, duration_buckets, duration_counts, ttft_buckets, ttft_counts)
+SELECT {DAY_SPAN}, %(day)s, provider_id, requests, successes, statuses, duration_sum, duration_count, ttft_sum,
+       ttft_count, COALESCE(durations.buckets, '{{}}'), COALESCE(durations.counts, '{{}}'),
+       COALESCE(ttfts.buckets, '{{}}'), COALESCE(ttfts.counts, '{{}}')
+FROM sums JOIN statuses USING (provider_id) LEFT JOIN durations USING (provider_id) LEFT JOIN ttfts USING (provider_id)
+"""
+
+
+def _store_p95(cursor, start: datetime, end: datetime, *, day: bool) -> None:
+    """Each bucket's p95 response time, from its histogram: a chart point reads one number."""
+    cursor.execute(
+        "SELECT id, duration_buckets, duration_counts FROM usage_health "
+        f"WHERE start >= %s AND start < %s AND duration_count > 0 AND span {'=' if day else '<'} %s",
+        [start, end, DAY_SPAN],
+    )
+    found = [(pk, latency.percentiles(latency.merge(((buckets, counts),)), (0.95,))[0])
+             for pk, buckets, counts in cursor.fetchall()]  # fmt: skip
+    if found:
+        cursor.execute(
+            "UPDATE usage_health SET duration_p95 = value FROM unnest(%s::bigint[], %s::float8[]) AS p95(pk, value) "
+            "WHERE id = pk",
+            [[pk for pk, _value in found], [value for _pk, value in found]],
+        )
+
+
 def rollup_minutes(hour: datetime, minutes: Iterable[datetime] | None = None) -> int:
     """Rewrite the given minutes of ``hour`` (default: its dirty ones) from raw rows, then the
-    hour's availability buckets; return how many minutes end clean."""
+    hour's availability buckets and its day's; return how many minutes end clean."""
     hour = floor_hour(hour)
     following = hour + HOUR
     with transaction.atomic(), connection.cursor() as cursor:
@@ -186,8 +244,18 @@ def rollup_minutes(hour: datetime, minutes: Iterable[datetime] | None = None) ->
         chosen = sorted(versions)
         cursor.execute("DELETE FROM usage_minute WHERE minute = ANY(%s::timestamptz[])", [chosen])
         cursor.execute(_minutes_sql(), {"start": chosen[0], "end": chosen[-1] + MINUTE, "minutes": chosen})
-        cursor.execute("DELETE FROM usage_health WHERE start >= %s AND start < %s", [hour, following])
+        cursor.execute(
+            "DELETE FROM usage_health WHERE start >= %s AND start < %s AND span < %s", [hour, following, DAY_SPAN]
+        )
         cursor.execute(_health_sql(), {"hour": hour, "next": following, "spans": list(SPANS)})
+        _store_p95(cursor, hour, following, day=False)
+        # The day's row is rebuilt by whichever hour of it changed last: a lock per day keeps two
+        # hours of one day from writing it at once (hour lock, then day lock: always that order).
+        day = hour.replace(hour=0)
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DAY_LOCK_NAMESPACE, int(day.timestamp() // 86400)])
+        cursor.execute("DELETE FROM usage_health WHERE start = %s AND span = %s", [day, DAY_SPAN])
+        cursor.execute(_DAY_SQL, {"day": day, "next": day + DAY})
+        _store_p95(cursor, day, day + MINUTE, day=True)
         # Minutes a writer re-marked while we worked bumped their version: they stay dirty. A
         # minute without a state reads as version 0, which no writer's mark ever has.
         cursor.execute(
