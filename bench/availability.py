@@ -46,6 +46,36 @@ def forget_figures() -> None:
         client.delete(*keys)
 
 
+def fill_recent(hours: int) -> None:
+    """Copy the rows of [now - 1 day - hours, now - 1 day) a day later, then roll them up."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from usage import rollups
+    from usage.bulk import RequestRow
+    from usage.models import MessageRequest
+    from usage.rollups.minutes import rollup_dirty_minutes
+    from usage.services import requests_store
+
+    now = timezone.now()
+    day = timedelta(days=1)
+    source = MessageRequest.objects.filter(created_at__gte=now - day - timedelta(hours=hours), created_at__lt=now - day)
+    fields = [name for name in RequestRow._fields if name not in ("request_id", "created_at")]
+    rows = [
+        RequestRow(**{**{name: values[name] for name in fields}, "request_id": f"{values['request_id']}+1d",
+                      "created_at": values["created_at"] + day})
+        for values in source.values("request_id", "created_at", *fields).iterator(chunk_size=10_000)
+    ]  # fmt: skip
+    started = time.perf_counter()
+    stored = sum(len(requests_store(rows[i : i + 1000])) for i in range(0, len(rows), 1000))
+    elapsed = time.perf_counter() - started
+    print(f"filled the last {hours} h: {stored:,} rows stored in batches of 1,000 through the write path, "
+          f"{stored / elapsed:,.0f} rows/s")  # fmt: skip
+    rollups.rollup_dirty()
+    rollup_dirty_minutes(limit=1_000)
+
+
 def timed(function, runs: int) -> list[float]:
     function()
     times = []
@@ -59,6 +89,9 @@ def timed(function, runs: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--fill-recent", type=int, default=0, metavar="HOURS",
+                        help="first copy the traffic of the same hours a day earlier into the last HOURS (through "
+                             "the write path), so the short windows have demo data's density up to now")  # fmt: skip
     args = parser.parse_args()
     setup_django()
     from datetime import timedelta
@@ -74,6 +107,8 @@ def main() -> None:
     admin = User.objects.filter(role=User.Role.ADMIN, is_active=True).order_by("pk").first()
     if admin is None:
         admin = User.objects.create(username="bench-admin", role=User.Role.ADMIN)
+    if args.fill_recent:
+        fill_recent(args.fill_recent)
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM message_request WHERE created_at >= %s", [now - timedelta(days=7)])

@@ -98,41 +98,26 @@ def _errors(statuses: dict[str, int]) -> list[dict]:
     return sorted(errors, key=lambda e: (-e["requests"], e["status"] or 0, e["kind"] or ""))
 
 
-class _Sums:
-    """One provider's sums over a bucket or a window."""
-
-    __slots__ = ("duration_count", "duration_p95", "duration_sum", "requests", "statuses", "successes", "ttft_count",
-                 "ttft_sum")  # fmt: skip
-
-    def __init__(self) -> None:
-        self.requests = self.successes = 0
-        self.duration_sum = self.duration_count = self.ttft_sum = self.ttft_count = 0
-        self.duration_p95: float | None = None
-        self.statuses: dict[str, int] = {}
-
-    def add(self, row: tuple) -> None:
-        (_provider, _start, requests, successes, statuses, duration_sum, duration_count, ttft_sum, ttft_count,
-         duration_p95) = row[:10]  # fmt: skip
-        self.requests += requests
-        self.successes += successes
-        self.duration_sum += duration_sum
-        self.duration_count += duration_count
-        self.ttft_sum += ttft_sum
-        self.ttft_count += ttft_count
-        self.duration_p95 = duration_p95  # right for a bucket of one row; a merged bucket sets its own
-        for status, count in statuses.items():
-            self.statuses[status] = self.statuses.get(status, 0) + count
+def _epoch_minutes(moment: datetime) -> int:
+    return int(moment.timestamp()) // 60
 
 
-_COLUMNS = ("provider_id", "start", "requests", "successes", "statuses", "duration_sum", "duration_count", "ttft_sum",
-            "ttft_count", "duration_p95")  # fmt: skip
-
-
-def _rows(span: int, start: datetime, end: datetime, provider_id: int | None, *extra: str):
-    rows = UsageHealth.objects.filter(span=span, start__gte=start, start__lt=end)
+def _bucket_rows(span: int, start: datetime, end: datetime, provider_id: int | None, histogram: bool = False):
+    """(provider, start in epoch minutes, requests, successes, duration sum and count, TTFT sum
+    and count, p95 [, duration buckets, counts]) of ``span`` rows in [start, end)."""
+    extra = ", duration_buckets, duration_counts" if histogram else ""
+    sql = (
+        "SELECT provider_id, (extract(epoch FROM start)::bigint / 60)::int, requests, successes, duration_sum, "  # noqa: S608
+        f"duration_count, ttft_sum, ttft_count, duration_p95{extra} FROM usage_health "
+        "WHERE span = %s AND start >= %s AND start < %s"
+    )
+    params = [span, start, end]
     if provider_id is not None:
-        rows = rows.filter(provider_id=provider_id)
-    return rows.order_by().values_list(*_COLUMNS, *extra)
+        sql += " AND provider_id = %s"
+        params.append(provider_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _floor(moment: datetime, span: int) -> datetime:
@@ -155,9 +140,9 @@ def cover(start: datetime, end: datetime, levels=LEVELS) -> list[tuple[int, date
     return parts
 
 
-def _histograms(start: datetime, end: datetime, provider_id: int | None) -> dict[int, dict[str, dict[int, int]]]:
-    """Each provider's latency histograms over [start, end), merged in the database from the
-    coarsest rows that cover the window."""
+def _window_totals(start: datetime, end: datetime, provider_id: int | None) -> dict[int, dict]:
+    """Each provider's sums, requests per status and latency histograms over [start, end),
+    summed in the database from the coarsest rows that cover the window."""
     parts = cover(start, end)
     if not parts:
         return {}
@@ -166,17 +151,38 @@ def _histograms(start: datetime, end: datetime, provider_id: int | None) -> dict
     if provider_id is not None:
         where = f"({where}) AND provider_id = %s"
         params.append(provider_id)
-    found: dict[int, dict[str, dict[int, int]]] = {}
+    found: dict[int, dict] = {}
+
+    def entry(provider: int) -> dict:
+        if provider not in found:
+            found[provider] = {"sums": (0, 0, 0, 0, 0, 0), "statuses": {}, "duration": {}, "ttft": {}}
+        return found[provider]
+
+    # The names below are fixed: only the values are parameters.
     with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT provider_id, sum(requests), sum(successes), sum(duration_sum), sum(duration_count), "  # noqa: S608
+            f"sum(ttft_sum), sum(ttft_count) FROM usage_health WHERE {where} GROUP BY provider_id",
+            params,
+        )
+        for provider, *sums in cursor.fetchall():
+            entry(provider)["sums"] = tuple(int(value) for value in sums)
+        cursor.execute(
+            "SELECT provider_id, status, sum(n::bigint) FROM usage_health "  # noqa: S608
+            f"CROSS JOIN jsonb_each_text(statuses) AS cell(status, n) WHERE {where} GROUP BY provider_id, status",
+            params,
+        )
+        for provider, status, count in cursor.fetchall():
+            entry(provider)["statuses"][status] = int(count)
         for column in ("duration", "ttft"):
             cursor.execute(
-                f"SELECT provider_id, bucket, sum(n)::bigint FROM usage_health "  # noqa: S608 (fixed names)
+                f"SELECT provider_id, bucket, sum(n)::bigint FROM usage_health "  # noqa: S608
                 f"CROSS JOIN unnest({column}_buckets, {column}_counts) AS cell(bucket, n) "
                 f"WHERE {where} GROUP BY provider_id, bucket",
                 params,
             )
             for provider, bucket, count in cursor.fetchall():
-                found.setdefault(provider, {"duration": {}, "ttft": {}})[column][bucket] = count
+                entry(provider)[column][bucket] = count
     return found
 
 
@@ -204,56 +210,47 @@ def _buckets(window: Window, end: datetime) -> tuple[list[datetime], datetime]:
     return [first + step * i for i in range(points)], aligned
 
 
+def _point(moment: datetime, row: tuple | None) -> dict:
+    if row is None:
+        return {"start": moment, "requests": 0, "successes": 0, "availability": None, "duration_avg": None,
+                "duration_p95": None, "ttft_avg": None}  # fmt: skip
+    requests, successes, duration_sum, duration_count, ttft_sum, ttft_count, p95 = row
+    return {"start": moment, "requests": requests, "successes": successes,
+            "availability": _ratio(successes, requests), "duration_avg": _ratio(duration_sum, duration_count),
+            "duration_p95": p95, "ttft_avg": _ratio(ttft_sum, ttft_count)}  # fmt: skip
+
+
 def _compute(window: Window, provider_id: int | None, end: datetime) -> dict:
     buckets, aligned = _buckets(window, end)
     start = buckets[0]
-    position = {moment: i for i, moment in enumerate(buckets)}
+    position = {_epoch_minutes(moment): i for i, moment in enumerate(buckets)}
     providers = Provider.objects.order_by("name")
     if provider_id is not None:
         providers = providers.filter(pk=provider_id)
-    totals: dict[int, _Sums] = {}
-    cells: dict[int, list[_Sums | None]] = {}
-
-    def add(provider: int, moment: datetime, row: tuple) -> _Sums:
-        totals.setdefault(provider, _Sums()).add(row)
-        cell = cells.setdefault(provider, [None] * len(buckets))
-        index = position[moment]
-        if cell[index] is None:
-            cell[index] = _Sums()
-        cell[index].add(row)
-        return cell[index]
-
-    for row in _rows(window.bucket_minutes, start, aligned, provider_id):
-        add(row[0], row[1], row)
+    # Per provider, one row per bucket: (requests, successes, sums..., p95).
+    cells: dict[int, list[tuple | None]] = {}
+    for provider, minute, *values in _bucket_rows(window.bucket_minutes, start, aligned, provider_id):
+        cells.setdefault(provider, [None] * len(buckets))[position[minute]] = tuple(values)
     if aligned < end:  # the newest bucket so far: its whole minutes, its p95 from their histograms
-        tail: dict[int, tuple[_Sums, dict]] = {}
-        for row in _rows(1, aligned, end, provider_id, "duration_buckets", "duration_counts"):
-            cell = add(row[0], aligned, row)
-            tail[row[0]] = (cell, latency.merge((row[10:12],), tail.get(row[0], (None, {}))[1]))
-        for cell, histogram in tail.values():
-            cell.duration_p95 = latency.percentiles(histogram, (0.95,))[0]
-    histograms = _histograms(start, end, provider_id)
+        tail: dict[int, list] = {}
+        for provider, _minute, *values, buckets_, counts in _bucket_rows(1, aligned, end, provider_id, True):
+            sums, histogram = tail.setdefault(provider, [[0] * 6, {}])
+            for i in range(6):
+                sums[i] += values[i]
+            latency.merge(((buckets_, counts),), histogram)
+        for provider, (sums, histogram) in tail.items():
+            p95 = latency.percentiles(histogram, (0.95,))[0]
+            cells.setdefault(provider, [None] * len(buckets))[-1] = (*sums, p95)
+    totals = _window_totals(start, end, provider_id)
     recent = recent_health(now=end, provider_id=provider_id)
     entries = []
     for provider in providers:
         if not provider.enabled and provider.pk not in totals:
             continue  # a disabled provider without traffic has nothing to say
-        sums = totals.get(provider.pk) or _Sums()
-        merged = histograms.get(provider.pk, {})
+        found = totals.get(provider.pk) or {"sums": (0, 0, 0, 0, 0, 0), "statuses": {}, "duration": {}, "ttft": {}}
+        requests, successes, duration_sum, duration_count, ttft_sum, ttft_count = found["sums"]
         recent_requests, recent_successes = recent.get(provider.pk, (0, 0))
-        series = []
-        for moment, cell in zip(buckets, cells.get(provider.pk) or [None] * len(buckets), strict=True):
-            if cell is None:
-                series.append({"start": moment, "requests": 0, "successes": 0, "availability": None,
-                               "duration_avg": None, "duration_p95": None, "ttft_avg": None})  # fmt: skip
-                continue
-            series.append({
-                "start": moment, "requests": cell.requests, "successes": cell.successes,
-                "availability": _ratio(cell.successes, cell.requests),
-                "duration_avg": _ratio(cell.duration_sum, cell.duration_count),
-                "duration_p95": cell.duration_p95,
-                "ttft_avg": _ratio(cell.ttft_sum, cell.ttft_count),
-            })  # fmt: skip
+        row = cells.get(provider.pk) or [None] * len(buckets)
         entries.append({
             "id": provider.pk,
             "name": provider.name,
@@ -261,15 +258,15 @@ def _compute(window: Window, provider_id: int | None, end: datetime) -> dict:
             "status": provider_state(requests=recent_requests, successes=recent_successes),
             "status_requests": recent_requests,
             "status_availability": _ratio(recent_successes, recent_requests),
-            "requests": sums.requests,
-            "successes": sums.successes,
-            "failures": sums.requests - sums.successes,
-            "availability": _ratio(sums.successes, sums.requests),
-            "low_confidence": sums.requests < FEW_REQUESTS,
-            "duration_ms": _latency(sums.duration_sum, sums.duration_count, merged.get("duration", {})),
-            "ttft_ms": _latency(sums.ttft_sum, sums.ttft_count, merged.get("ttft", {})),
-            "errors": _errors(sums.statuses),
-            "series": series,
+            "requests": requests,
+            "successes": successes,
+            "failures": requests - successes,
+            "availability": _ratio(successes, requests),
+            "low_confidence": requests < FEW_REQUESTS,
+            "duration_ms": _latency(duration_sum, duration_count, found["duration"]),
+            "ttft_ms": _latency(ttft_sum, ttft_count, found["ttft"]),
+            "errors": _errors(found["statuses"]),
+            "series": [_point(moment, cell) for moment, cell in zip(buckets, row, strict=True)],
         })  # fmt: skip
     return {
         "window": window.name,

@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import cached_property
+from html import escape
 from zoneinfo import ZoneInfo
 
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -114,6 +116,20 @@ class Variant:
                 "total": format_value(_sum(column), self.unit),
             })  # fmt: skip
         return rows
+
+    @cached_property
+    def body_html(self) -> str:
+        """The table's rows as HTML, every value escaped: a week of hours by eight series is over a
+        thousand cells, which the template language renders many times slower than this."""
+        rows = []
+        for row in self.rows:
+            label = escape(row["label"])
+            if row["link"]:
+                label = f'<a href="{escape(row["link"])}">{label}</a>'
+            cells = "".join(f'<td class="num">{escape(cell)}</td>' for cell in row["cells"])
+            total = f'<td class="num">{escape(row["total"])}</td>' if self.additive else ""
+            rows.append(f'<tr><th scope="row" class="nowrap">{label}</th>{cells}{total}</tr>')
+        return mark_safe("".join(rows))  # noqa: S308 (every value escaped above)
 
     @cached_property
     def footer(self) -> list[str]:
