@@ -28,9 +28,9 @@ def openai():
     return Provider.objects.create(name="openai-main", type="openai")
 
 
-def store(user, provider, statuses, *, minutes_ago: float = 5, duration_ms=1_000, error_message=""):
-    """Rows for ``provider`` with ``statuses``, ``minutes_ago`` before now; then roll them up."""
-    moment = timezone.now() - timedelta(minutes=minutes_ago)
+def store(user, provider, statuses, *, minutes_ago: float = 5, duration_ms=1_000, error_message="", at=None):
+    """Rows for ``provider`` with ``statuses``, ``minutes_ago`` before now (or ``at``); then roll them up."""
+    moment = at or timezone.now() - timedelta(minutes=minutes_ago)
     requests_store([
         RequestRow(request_id=f"{provider.pk}-{moment.timestamp()}-{i}", created_at=moment, user_id=user.pk,
                    provider_id=provider.pk, model="m", original_model="m", status_code=status,
@@ -78,8 +78,10 @@ def test_bucket_sizes_per_window(admin_user, claude, window, minutes_per_bucket,
 
 @pytest.mark.parametrize("window", ["6h", "24h", "7d"])
 def test_the_newest_bucket_counts_while_it_fills(admin_user, claude, window):
-    store(admin_user, claude, [200, 500], minutes_ago=1.5)
-    (entry,) = availability.provider_availability(viewer=admin_user, window=window)["providers"]
+    moment = minutes.floor_minute(timezone.now()).replace(minute=11) - timedelta(hours=2)
+    store(admin_user, claude, [200, 500], at=moment)
+    now = moment + timedelta(minutes=2, seconds=30)  # 13 past: the 5, 15 and 60-minute buckets are filling
+    (entry,) = availability.provider_availability(viewer=admin_user, window=window, now=now)["providers"]
     assert entry["requests"] == 2 and entry["series"][-1]["requests"] == 2
 
 
