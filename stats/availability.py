@@ -288,7 +288,10 @@ def provider_availability(*, viewer, window: str | None = None, provider_id: int
     chosen = window_for(window)
     end = floor_minute(now or timezone.now())
     if not sees_everything(viewer):
-        return {**_compute(chosen, -1, end), "providers": []}
+        buckets, _aligned = _buckets(chosen, end)
+        return {"window": chosen.name, "start": buckets[0], "end": end, "bucket_minutes": chosen.bucket_minutes,
+                "buckets": buckets, "few_requests": FEW_REQUESTS, "relative_error": latency.RELATIVE_ERROR,
+                "providers": []}  # fmt: skip
     key = f"availability:{_CACHE_VERSION}:{chosen.name}:{provider_id or 'all'}:{int(end.timestamp())}"
     found = cache.get(key)
     if found is None:

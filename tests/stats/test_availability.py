@@ -139,6 +139,12 @@ def test_the_snapshot_keeps_since_while_the_state_holds(claude):
     assert ProviderStatusEvent.objects.count() == 1
 
 
+def test_the_selector_gives_a_user_no_providers_without_reading_them(alice, claude, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        data = availability.provider_availability(viewer=alice, window="7d")
+    assert data["providers"] == [] and len(data["buckets"]) == 168
+
+
 def test_only_admins_see_the_page_and_the_api(client, admin_user, alice, claude):
     assert client.get("/availability/").status_code == 302  # to the login page
     client.force_login(alice)
