@@ -158,31 +158,28 @@ def _window_totals(start: datetime, end: datetime, provider_id: int | None) -> d
             found[provider] = {"sums": (0, 0, 0, 0, 0, 0), "statuses": {}, "duration": {}, "ttft": {}}
         return found[provider]
 
-    # The names below are fixed: only the values are parameters.
+    # One statement, one round trip: (provider, part, key, count) rows, the six sums as one
+    # "sums" row with its values in a string. The names are fixed: only values are parameters.
+    sql = " UNION ALL ".join([
+        "SELECT provider_id, 'sums', concat_ws(',', sum(requests), sum(successes), sum(duration_sum), "  # noqa: S608
+        f"sum(duration_count), sum(ttft_sum), sum(ttft_count)), 0::bigint FROM usage_health WHERE {where} "
+        "GROUP BY provider_id",
+        "SELECT provider_id, 'statuses', status, sum(n::bigint)::bigint FROM usage_health "  # noqa: S608
+        f"CROSS JOIN jsonb_each_text(statuses) AS cell(status, n) WHERE {where} GROUP BY provider_id, status",
+        *(f"SELECT provider_id, '{column}', bucket::text, sum(n)::bigint FROM usage_health "  # noqa: S608
+          f"CROSS JOIN unnest({column}_buckets, {column}_counts) AS cell(bucket, n) WHERE {where} "
+          "GROUP BY provider_id, bucket"
+          for column in ("duration", "ttft")),
+    ])  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT provider_id, sum(requests), sum(successes), sum(duration_sum), sum(duration_count), "  # noqa: S608
-            f"sum(ttft_sum), sum(ttft_count) FROM usage_health WHERE {where} GROUP BY provider_id",
-            params,
-        )
-        for provider, *sums in cursor.fetchall():
-            entry(provider)["sums"] = tuple(int(value) for value in sums)
-        cursor.execute(
-            "SELECT provider_id, status, sum(n::bigint) FROM usage_health "  # noqa: S608
-            f"CROSS JOIN jsonb_each_text(statuses) AS cell(status, n) WHERE {where} GROUP BY provider_id, status",
-            params,
-        )
-        for provider, status, count in cursor.fetchall():
-            entry(provider)["statuses"][status] = int(count)
-        for column in ("duration", "ttft"):
-            cursor.execute(
-                f"SELECT provider_id, bucket, sum(n)::bigint FROM usage_health "  # noqa: S608
-                f"CROSS JOIN unnest({column}_buckets, {column}_counts) AS cell(bucket, n) "
-                f"WHERE {where} GROUP BY provider_id, bucket",
-                params,
-            )
-            for provider, bucket, count in cursor.fetchall():
-                entry(provider)[column][bucket] = count
+        cursor.execute(sql, params * 4)
+        for provider, part, key, count in cursor.fetchall():
+            if part == "sums":
+                entry(provider)["sums"] = tuple(int(value) for value in key.split(","))
+            elif part == "statuses":
+                entry(provider)["statuses"][key] = count
+            else:
+                entry(provider)[part][int(key)] = count
     return found
 
 
