@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from hub.params import parse_whole
 from hub.visibility import sees_everything
 from providers.models import Provider
 from providers.services import provider_state
@@ -67,6 +68,20 @@ class AvailabilityError(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+def provider_for(text: str | None) -> int | None:
+    """The ``provider`` parameter: None when absent, else an existing provider's id
+    (AvailabilityError otherwise, never a 500 for "²" or a number PostgreSQL cannot hold)."""
+    if not text:
+        return None
+    try:
+        provider_id = parse_whole(text, minimum=1)
+    except ValueError:
+        raise AvailabilityError("provider", "not a provider id") from None
+    if not Provider.objects.filter(pk=provider_id).exists():
+        raise AvailabilityError("provider", "not a provider id")
+    return provider_id
 
 
 def window_for(name: str | None) -> Window:

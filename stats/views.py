@@ -20,7 +20,14 @@ from providers.models import Provider, ProviderStatus
 from providers.services import provider_status_events
 from sessions_app import selectors as sessions
 from stats import charts, selectors
-from stats.availability import DEFAULT_WINDOW, STATUS_WINDOW, WINDOWS, provider_availability
+from stats.availability import (
+    DEFAULT_WINDOW,
+    STATUS_WINDOW,
+    WINDOWS,
+    AvailabilityError,
+    provider_availability,
+    provider_for,
+)
 from stats.forms import StatsFilterForm
 from stats.links import logs_url
 from stats.periods import MAX_BUCKETS, PERIODS, PeriodForm, StatsError, check_bucket
@@ -268,11 +275,12 @@ def availability(request):
     if window not in WINDOWS:
         errors.append(_("window: one of %(windows)s") % {"windows": ", ".join(WINDOWS)})
         window = DEFAULT_WINDOW
-    provider_id = request.GET.get("provider") or None
-    if provider_id is not None and not (provider_id.isdigit() and Provider.objects.filter(pk=provider_id).exists()):
+    try:
+        provider_id = provider_for(request.GET.get("provider"))
+    except AvailabilityError:
         errors.append(_("provider: not a provider"))
         provider_id = None
-    data = provider_availability(viewer=request.user, window=window, provider_id=provider_id and int(provider_id))
+    data = provider_availability(viewer=request.user, window=window, provider_id=provider_id)
     zone = SystemSettings.get().zone
     start, end = data["start"], data["end"]
     for entry in data["providers"]:

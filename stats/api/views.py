@@ -20,11 +20,10 @@ from rest_framework.views import APIView
 
 from hub.authentication import ApiKeyAuthentication, HasScope
 from hub.visibility import LEADERBOARD_REFUSAL, may_see_leaderboard, sees_everything
-from providers.models import Provider
 from sessions_app import selectors as sessions
 from stats import selectors
 from stats.api.serializers import AVAILABILITY, BUCKET, ERROR, FILTERS, LEADER, OVERVIEW, PERIOD, SERIES, TOKENS
-from stats.availability import DEFAULT_WINDOW, WINDOWS, provider_availability
+from stats.availability import DEFAULT_WINDOW, WINDOWS, AvailabilityError, provider_availability, provider_for
 from stats.forms import StatsFilterForm
 from stats.periods import BUCKETS, PeriodForm, StatsError, check_bucket
 
@@ -162,9 +161,10 @@ class AvailabilityView(StatsView):
         if not sees_everything(request.user):
             raise PermissionDenied("Provider availability is for admins.")
         window = self.choice("window", WINDOWS, DEFAULT_WINDOW)
-        provider = request.query_params.get("provider") or None
-        if provider is not None and not (provider.isdigit() and Provider.objects.filter(pk=provider).exists()):
-            raise ValidationError({"provider": ["not a provider id"]})
-        data = provider_availability(viewer=request.user, window=window, provider_id=provider and int(provider))
+        try:
+            provider_id = provider_for(request.query_params.get("provider"))
+        except AvailabilityError as error:
+            raise ValidationError({error.field: [error.reason]}) from None
+        data = provider_availability(viewer=request.user, window=window, provider_id=provider_id)
         data = {key: value for key, value in data.items() if key != "buckets"}
         return Response(data)

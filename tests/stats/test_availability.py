@@ -165,6 +165,11 @@ def test_the_api_gives_the_page_figures_and_refuses_bad_parameters(client, admin
     assert answer["providers"][0]["availability"] == 0.5 and answer["bucket_minutes"] == 1
     assert client.get("/api/v1/providers/availability?window=2d").status_code == 400
     assert client.get("/api/v1/providers/availability?provider=999999").status_code == 400
+    assert client.get("/api/v1/providers/availability?provider=²").status_code == 400
+    assert client.get("/api/v1/providers/availability?provider=99999999999999999999").status_code == 400
+    page = client.get(f"/availability/?provider={claude.pk}")
+    assert [p["name"] for p in page.context["providers"]] == ["claude-main"]
+    assert f'<option value="{claude.pk}" selected>' in page.content.decode()
 
 
 def test_an_admin_key_with_the_read_scope_may_read_the_api(client, admin_user, make_key, claude):
