@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from hub.visibility import is_known, may_see_leaderboard
+from hub.visibility import is_known, may_see_leaderboard, sees_everything
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ ENTRIES = (
     Entry("sessions", _("Sessions")),
     Entry("leaderboard", _("Leaderboard"), shown_to=may_see_leaderboard),
     Entry("tokens", _("Tokens")),
+    Entry("availability", _("Availability"), shown_to=sees_everything),
     Entry("keys", _("API keys")),
     Entry("api-docs", _("API")),
 )

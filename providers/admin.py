@@ -1,20 +1,42 @@
 from django.contrib import admin
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.utils import formats, timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from hub.admin import KeepsHistoryAdmin, switch_action
-from providers.models import ModelPrice, Provider
+from providers.models import ModelPrice, Provider, ProviderState, ProviderStatusEvent
 
 
 @admin.register(Provider)
 class ProviderAdmin(KeepsHistoryAdmin):
-    list_display = ("name", "type", "base_url", "cost_multiplier", "priority", "weight", "enabled")
+    list_display = ("name", "type", "base_url", "cost_multiplier", "priority", "weight", "enabled", "health")
+    list_select_related = ("status",)
     list_filter = ("type", "enabled")
     search_fields = ("name", "base_url", "description")
     list_editable = ("enabled",)
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ("disable_providers",)
+
+    @admin.display(description=_("status"))
+    def health(self, provider: Provider) -> str:
+        """The status snapshot (refreshed every minute from the provider's last 15 minutes of traffic)."""
+        try:
+            status = provider.status
+        except ObjectDoesNotExist:
+            return _("not computed yet")
+        return format_html(
+            '<span class="provider-state {}" title="{}">{}</span> {}',
+            status.state,
+            _("last computed %(moment)s") % {"moment": formats.localize(timezone.localtime(status.computed_at))},
+            status.get_state_display(),
+            _("since %(moment)s")
+            % {"moment": formats.date_format(timezone.localtime(status.since), "SHORT_DATETIME_FORMAT")}
+            if status.state != ProviderState.UNKNOWN or status.since != status.computed_at
+            else "",
+        )
 
     disable_providers = switch_action(
         "enabled", False, _("Disable selected providers"),
@@ -31,3 +53,18 @@ class ModelPriceAdmin(admin.ModelAdmin):
     list_filter = ("provider_type", "effective_from")
     search_fields = ("model", "source")
     ordering = ("model", "provider_type", "-effective_from")
+
+
+@admin.register(ProviderStatusEvent)
+class ProviderStatusEventAdmin(admin.ModelAdmin):
+    """Status changes, newest first: recorded by the status task, never edited by hand."""
+
+    list_display = ("at", "provider", "previous", "state", "availability", "requests")
+    list_filter = ("state", "provider")
+    list_select_related = ("provider",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

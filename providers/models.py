@@ -87,3 +87,50 @@ class ModelPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} ({self.get_provider_type_display() or _('any provider')})"
+
+
+class ProviderState(models.TextChoices):
+    UP = "up", _("Up")
+    DOWN = "down", _("Down")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class ProviderStatus(models.Model):
+    """A provider's health as last computed from its recent traffic (one row per provider),
+    written only through ``providers.services.provider_status_record``."""
+
+    provider = models.OneToOneField(
+        Provider, on_delete=models.CASCADE, primary_key=True, related_name="status", verbose_name=_("provider")
+    )
+    state = models.CharField(_("status"), max_length=8, choices=ProviderState.choices, default=ProviderState.UNKNOWN)
+    since = models.DateTimeField(_("since"))
+    computed_at = models.DateTimeField(_("last computed"))
+    availability = models.FloatField(_("availability"), null=True, blank=True)
+    requests = models.PositiveIntegerField(_("requests"), default=0)
+
+    class Meta:
+        verbose_name = _("provider status")
+        verbose_name_plural = _("provider statuses")
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.get_state_display()}"
+
+
+class ProviderStatusEvent(models.Model):
+    """A change of a provider's status, recorded once when the snapshot changes."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+", verbose_name=_("provider"))
+    at = models.DateTimeField(_("time"))
+    previous = models.CharField(_("was"), max_length=8, choices=ProviderState.choices)
+    state = models.CharField(_("became"), max_length=8, choices=ProviderState.choices)
+    availability = models.FloatField(_("availability"), null=True, blank=True)
+    requests = models.PositiveIntegerField(_("requests"), default=0)
+
+    class Meta:
+        verbose_name = _("provider status change")
+        verbose_name_plural = _("provider status changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["-at", "-id"], name="pse_at")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.previous} → {self.state}"

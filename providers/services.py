@@ -1,16 +1,16 @@
-"""Writes to providers and prices."""
+"""Writes to providers and prices, and the providers' status snapshot."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.db import transaction
 
-from providers.models import ModelPrice, ProviderType
+from providers.models import ModelPrice, ProviderState, ProviderStatus, ProviderStatusEvent, ProviderType
 
 SHIPPED_PRICES = Path(__file__).resolve().parent / "data" / "prices.json"
 PRICE_FIELDS = {
@@ -96,3 +96,43 @@ def prices_load_file(path: Path, *, model=ModelPrice) -> PricesLoaded:
     except (OSError, json.JSONDecodeError) as exc:
         raise PriceFileError(f"cannot read {path}: {exc}") from None
     return prices_load(data=data, model=model)
+
+
+#: a provider is up while at least this share of its recent requests succeeded
+UP_THRESHOLD = 0.5
+
+
+def provider_state(*, requests: int, successes: int) -> str:
+    """Up at 50 % availability or more, down below, unknown without requests."""
+    if not requests:
+        return ProviderState.UNKNOWN
+    return ProviderState.UP if successes / requests >= UP_THRESHOLD else ProviderState.DOWN
+
+
+@transaction.atomic
+def provider_status_record(*, provider_id: int, requests: int, successes: int, now: datetime) -> ProviderStatus:
+    """Store a provider's status as computed from its recent traffic. A change of state is
+    recorded once as an event (the row is locked, so two runs at once cannot both record it)."""
+    state = provider_state(requests=requests, successes=successes)
+    availability = successes / requests if requests else None
+    status = ProviderStatus.objects.select_for_update().filter(provider_id=provider_id).first()
+    if status is None:
+        status = ProviderStatus(provider_id=provider_id, state=ProviderState.UNKNOWN, since=now, computed_at=now)
+    if status.state != state:
+        ProviderStatusEvent.objects.create(
+            provider_id=provider_id, at=now, previous=status.state, state=state, availability=availability,
+            requests=requests,
+        )  # fmt: skip
+        status.state = state
+        status.since = now
+    status.computed_at = now
+    status.availability = availability
+    status.requests = requests
+    status.full_clean(validate_unique=False)
+    status.save()
+    return status
+
+
+def provider_status_events(*, limit: int = 50):
+    """The latest changes of the providers' statuses, newest first."""
+    return ProviderStatusEvent.objects.select_related("provider").order_by("-at", "-id")[:limit]

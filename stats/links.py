@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from hub.models import SystemSettings
 
@@ -26,4 +27,10 @@ def logs_url(*, start: datetime | None = None, end: datetime | None = None, zone
     if end is not None:
         params["end"] = local_minute(end, zone)
     params.update({name: str(value) for name, value in filters.items() if value not in (None, "")})
-    return f"{reverse('logs')}?{urlencode(params)}"
+    return f"{_logs_path(get_script_prefix())}?{urlencode(params)}"
+
+
+@lru_cache(maxsize=8)
+def _logs_path(script_prefix: str) -> str:
+    """/logs/ under the script prefix: a page links to the logs hundreds of times."""
+    return reverse("logs")

@@ -1,4 +1,5 @@
-"""Dashboard, leaderboard and token statistics pages. Thin: parse, select, render."""
+"""Dashboard, leaderboard, token statistics and provider availability pages. Thin: parse,
+select, render."""
 
 from __future__ import annotations
 
@@ -15,8 +16,18 @@ from django.utils.translation import gettext_lazy
 
 from hub.models import ApiKey, SystemSettings, User
 from hub.visibility import LEADERBOARD_REFUSAL, may_see_leaderboard, may_see_logs_of, sees_everything
+from providers.models import Provider, ProviderStatus
+from providers.services import provider_status_events
 from sessions_app import selectors as sessions
 from stats import charts, selectors
+from stats.availability import (
+    DEFAULT_WINDOW,
+    STATUS_WINDOW,
+    WINDOWS,
+    AvailabilityError,
+    provider_availability,
+    provider_for,
+)
 from stats.forms import StatsFilterForm
 from stats.links import logs_url
 from stats.periods import MAX_BUCKETS, PERIODS, PeriodForm, StatsError, check_bucket
@@ -220,3 +231,73 @@ def tokens(request):
         },
     }  # fmt: skip
     return render(request, "stats/tokens.html", context)
+
+
+AVAILABILITY_METRICS = {
+    "availability": (gettext_lazy("Availability"), "percent"),
+    "latency": (gettext_lazy("Response time p95"), "ms"),
+    "requests": (gettext_lazy("Requests"), "count"),
+}
+
+
+def _availability_panel(data: dict, zone, link_of) -> charts.Panel:
+    """One line per provider for each measure, so providers compare side by side."""
+    step = timedelta(minutes=data["bucket_minutes"])
+    x = data["buckets"]
+    row_links = [logs_url(start=moment, end=min(moment + step, data["end"]), zone=zone) for moment in x]
+    row_labels = [moment.astimezone(zone).strftime("%m-%d %H:%M") for moment in x]
+    values = {
+        "availability": lambda point: None if point["availability"] is None else point["availability"] * 100,
+        "latency": lambda point: point["duration_p95"],
+        "requests": lambda point: point["requests"],
+    }
+    variants = []
+    for metric, (_label, unit) in AVAILABILITY_METRICS.items():
+        series = [
+            charts.Series(entry["name"], [values[metric](point) for point in entry["series"]],
+                          link_of(entry), color=i)
+            for i, entry in enumerate(data["providers"])
+        ]  # fmt: skip
+        variants.append(charts.Variant(f"{metric}-provider", metric, "provider", unit, series, row_labels, row_links))
+    bucket = "hour" if data["bucket_minutes"] == 60 else "minute"
+    title = _("Per provider, every %(minutes)s minutes") % {"minutes": data["bucket_minutes"]}
+    labels = {metric: label for metric, (label, _unit) in AVAILABILITY_METRICS.items()}
+    return charts.Panel("chart-availability", title, bucket, zone.key, x, variants, kind="lines", metric_labels=labels)
+
+
+@login_required
+def availability(request):
+    """Each provider's health over a window, from the minute buckets. Admins only."""
+    if not sees_everything(request.user):
+        raise PermissionDenied(_("Provider availability is for admins."))
+    errors = []
+    window = request.GET.get("window") or DEFAULT_WINDOW
+    if window not in WINDOWS:
+        errors.append(_("window: one of %(windows)s") % {"windows": ", ".join(WINDOWS)})
+        window = DEFAULT_WINDOW
+    try:
+        provider_id = provider_for(request.GET.get("provider"))
+    except AvailabilityError:
+        errors.append(_("provider: not a provider"))
+        provider_id = None
+    data = provider_availability(viewer=request.user, window=window, provider_id=provider_id)
+    zone = SystemSettings.get().zone
+    start, end = data["start"], data["end"]
+    for entry in data["providers"]:
+        entry["links"] = {
+            "all": logs_url(start=start, end=end, zone=zone, provider=entry["id"]),
+            "recent": logs_url(start=end - STATUS_WINDOW, end=end, zone=zone, provider=entry["id"]),
+        }
+        for error in entry["errors"]:
+            status = "none" if error["status"] is None else error["status"]
+            error["link"] = logs_url(start=start, end=end, zone=zone, provider=entry["id"], status=status)
+    statuses = {status.provider_id: status for status in ProviderStatus.objects.all()}
+    for entry in data["providers"]:
+        entry["snapshot"] = statuses.get(entry["id"])
+    chart = _availability_panel(data, zone, lambda entry: entry["links"]["all"])
+    context = {
+        **data, "chart": chart, "errors": errors, "windows": list(WINDOWS), "provider_id": provider_id,
+        "all_providers": Provider.objects.order_by("name"), "events": provider_status_events(limit=50),
+        "relative_error_percent": round(data["relative_error"] * 100),
+    }  # fmt: skip
+    return render(request, "stats/availability.html", context)

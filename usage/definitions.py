@@ -115,3 +115,51 @@ def condition_sql(name: str) -> str:
     query = MessageRequest.objects.filter({"ERROR": ERROR, "ZERO_TOKENS": ZERO_TOKENS}[name]).query
     sql, params = query.get_compiler(connection=connection).compile(query.where)
     return connection.ops.compose_sql(sql, params)
+
+
+#: a request the provider answered (availability): a 2xx or 3xx status. Anything else fails it:
+#: a 4xx, a 5xx, or no status at all (no response)
+AVAILABLE = Q(status_code__gte=200, status_code__lt=400)
+
+
+def is_available(status_code: int | None) -> bool:
+    """In Python what ``AVAILABLE`` says in SQL (0 or None: no response)."""
+    return status_code is not None and 200 <= status_code < 400
+
+
+#: what went wrong when no status came back, read from the error message (first match wins):
+#: (kind, label, words the message contains, case-insensitive)
+ERROR_KINDS = (
+    ("timeout", _("Timeout"), ("timeout", "timed out", "deadline")),
+    ("connection", _("Connection failed"), ("connect", "reset", "refused", "unreachable", "resolve", "eof")),
+    ("canceled", _("Canceled"), ("cancel", "abort")),
+)
+#: no status and no error message: nothing came back at all
+NO_RESPONSE = "no_response"
+#: no status and a message that names none of the kinds above
+OTHER_ERROR = "other"
+ERROR_KIND_LABELS = {
+    **{kind: label for kind, label, _words in ERROR_KINDS},
+    NO_RESPONSE: _("No response"),
+    OTHER_ERROR: _("Other error"),
+}
+
+
+def error_kind(error_message: str) -> str:
+    """The kind of a request that got no status, from its error message."""
+    text = (error_message or "").lower()
+    if not text:
+        return NO_RESPONSE
+    for kind, _label, words in ERROR_KINDS:
+        if any(word in text for word in words):
+            return kind
+    return OTHER_ERROR
+
+
+def error_kind_sql(column: str = "error_message") -> str:
+    """``error_kind`` as a SQL expression over ``column`` (the same words, in the same order)."""
+    cases = [f"WHEN {column} = '' THEN '{NO_RESPONSE}'"]
+    for kind, _label, words in ERROR_KINDS:
+        matches = " OR ".join(f"{column} ILIKE '%%{word}%%'" for word in words)
+        cases.append(f"WHEN {matches} THEN '{kind}'")
+    return f"CASE {' '.join(cases)} ELSE '{OTHER_ERROR}' END"

@@ -25,7 +25,7 @@ from usage.models import MessageRequest
 from usage.periods import RANGES, range_bounds
 
 DEFAULT_WINDOW = timedelta(days=7)
-STATUS_PATTERN = re.compile(r"^(?:[1-5]xx|[1-5]\d\d)$")
+STATUS_PATTERN = re.compile(r"^(?:[1-5]xx|[1-5]\d\d|none)$")
 
 
 class MomentFilter(django_filters.Filter):
@@ -85,7 +85,9 @@ class LogFilterForm(forms.Form):
     def clean_status(self):
         value = (self.cleaned_data.get("status") or "").strip().lower()
         if value and not STATUS_PATTERN.match(value):
-            raise forms.ValidationError(_("Use an HTTP status such as 429, or a class: 2xx, 4xx, 5xx."))
+            raise forms.ValidationError(
+                _("Use an HTTP status such as 429, a class: 2xx, 4xx, 5xx, or none (no status recorded).")
+            )
         return value
 
     def clean(self):
@@ -124,8 +126,8 @@ class MessageRequestFilterSet(django_filters.FilterSet):
         error_messages={"invalid_choice": _("“%(value)s” is not a provider.")},
     )  # fmt: skip
     status = django_filters.CharFilter(
-        label=_("Status"), method="filter_status", max_length=3,
-        help_text=_("An HTTP status such as 429, or a class: 2xx, 4xx, 5xx."),
+        label=_("Status"), method="filter_status", max_length=4,
+        help_text=_("An HTTP status such as 429, a class: 2xx, 4xx, 5xx, or none (no status recorded)."),
     )  # fmt: skip
     model = django_filters.CharFilter(label=_("Model"), field_name="model", max_length=128)
     original_model = django_filters.CharFilter(label=_("Original model"), field_name="original_model", max_length=128)
@@ -166,6 +168,8 @@ class MessageRequestFilterSet(django_filters.FilterSet):
     def filter_status(self, queryset, name, value):
         if not value:
             return queryset
+        if value == "none":  # no response: what the providers' availability counts as a failure
+            return queryset.filter(status_code__isnull=True)
         if value.endswith("xx"):
             return queryset.filter(in_status_class(int(value[0])))
         return queryset.filter(status_code=int(value))

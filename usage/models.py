@@ -240,3 +240,80 @@ class RollupHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H:00} {'dirty' if self.dirty else 'clean'}"
+
+
+class LatencyHistograms(models.Model):
+    """Sums and sparse latency histograms (``usage.rollups.latency``) that both minute-level
+    tables share: the buckets holding requests, ascending, and how many each holds."""
+
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    requests = models.BigIntegerField()
+    duration_sum = models.BigIntegerField()
+    duration_count = models.BigIntegerField()
+    ttft_sum = models.BigIntegerField()
+    ttft_count = models.BigIntegerField()
+    duration_buckets = ArrayField(models.SmallIntegerField())
+    duration_counts = ArrayField(models.BigIntegerField())
+    ttft_buckets = ArrayField(models.SmallIntegerField())
+    ttft_counts = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        abstract = True
+
+
+class UsageMinute(LatencyHistograms):
+    """Requests of one UTC minute per (provider, model that ran, status, error kind), for the
+    providers' availability. Rewritten from raw rows by ``usage.rollups.minutes``; kept only
+    for the longest availability window plus a margin (the hourly rollups keep the history)."""
+
+    minute = models.DateTimeField()
+    model = models.CharField(max_length=128)
+    status_code = models.PositiveSmallIntegerField(help_text="0 when no status was recorded")
+    error_kind = models.CharField(
+        max_length=16, blank=True, help_text="usage.definitions.error_kind when no status was recorded"
+    )
+
+    class Meta:
+        db_table = "usage_minute"
+        indexes = [models.Index(fields=["minute"], name="um_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.model} {self.status_code} ×{self.requests}"
+
+
+class UsageHealth(LatencyHistograms):
+    """``UsageMinute`` summed per provider over buckets of 1, 5, 15 and 60 minutes (``span``),
+    the buckets the availability windows chart: a window reads about a hundred rows per
+    provider whatever its length; and per UTC day (from the day's hours), so a window's
+    merged histogram reads a few rows per provider. Derived in the recompute's transaction."""
+
+    start = models.DateTimeField()
+    span = models.PositiveSmallIntegerField(help_text="minutes: 1, 5, 15, 60, or 1440 (a UTC day)")
+    successes = models.BigIntegerField()
+    statuses = models.JSONField(help_text='requests per status: {"200": 9, "529": 1, "0:timeout": 2}')
+    duration_p95 = models.FloatField(null=True, help_text="from the histogram, stored for the charts")
+
+    class Meta:
+        db_table = "usage_health"
+        indexes = [models.Index(fields=["span", "start", "provider"], name="uhe_span_start")]
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M} /{self.span} ×{self.requests}"
+
+
+class RollupMinute(models.Model):
+    """One UTC minute's state for the minute rollups: the same version pattern as ``RollupHour``."""
+
+    minute = models.DateTimeField(primary_key=True)
+    dirty = models.BooleanField(default=True)
+    version = models.BigIntegerField(default=1)
+    rolled_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "usage_rollup_minute"
+        indexes = [models.Index(fields=["minute"], name="urm_dirty", condition=models.Q(dirty=True))]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {'dirty' if self.dirty else 'clean'}"

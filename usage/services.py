@@ -35,6 +35,7 @@ from usage.ingest.canonical import FORMATS, CanonicalRecord, RecordError
 from usage.ingest.detect import detect_format, parse_record
 from usage.models import MessageRequest
 from usage.rollups.compute import mark_hours
+from usage.rollups.minutes import mark_minutes
 from usage.signals import requests_stored
 
 logger = logging.getLogger(__name__)
@@ -228,8 +229,9 @@ def _enqueue_rollup() -> None:
 def requests_store(rows: Sequence[RequestRow]) -> list[RequestRow]:
     """Store request rows, skipping any already stored; return the ones that were new.
 
-    In one transaction: the rows' partitions exist, their hours are marked dirty (so a rollup
-    running meanwhile cannot mark them clean without seeing these rows), COPY moves them in,
+    In one transaction: the rows' partitions exist, their hours (and recent minutes, for the
+    providers' availability) are marked dirty (so a rollup running meanwhile cannot mark them
+    clean without seeing these rows), COPY moves them in,
     and ``usage.signals.requests_stored`` tells the listeners (sessions, budgets) which rows
     were new, so their upserts commit or roll back with the rows. On commit, a worker is
     asked to roll the hours up (idempotent: duplicates of the task are harmless).
@@ -239,6 +241,7 @@ def requests_store(rows: Sequence[RequestRow]) -> list[RequestRow]:
     partitions.ensure_partitions({row.created_at for row in rows})
     with transaction.atomic():
         mark_hours(row.created_at for row in rows)
+        mark_minutes(row.created_at for row in rows)
         inserted = copy_rows(rows)
         new = [row for row in rows if row.identity in inserted]
         if new:

@@ -20,17 +20,21 @@ def retention_apply() -> list[str]:
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def rollups_process(limit: int = 500) -> int:
-    """Roll up the hours marked dirty by writers (also swept by beat every minute) and the
-    recent hours nobody wrote to, then tell whoever listens (the dashboard warms its days)."""
+    """Roll up the hours and minutes marked dirty by writers (also swept by beat every minute)
+    and the recent hours nobody wrote to, drop minutes past the longest availability window,
+    then tell whoever listens (the dashboard warms its days)."""
     from django.utils import timezone
 
     from usage.rollups.compute import UNKNOWN_HOURS_WINDOW, rollup_dirty, rollup_unknown
+    from usage.rollups.minutes import drop_old_minutes, rollup_dirty_minutes
     from usage.rollups.shape import floor_hour
     from usage.signals import rollups_processed
 
     now = timezone.now()
     processed = rollup_dirty(limit=limit)
     processed += rollup_unknown(now - UNKNOWN_HOURS_WINDOW, floor_hour(now), limit=limit)
+    rollup_dirty_minutes(limit=limit)
+    drop_old_minutes(now)
     if processed:
         rollups_processed.send(sender=rollups_process, hours=processed, now=now)
     return processed

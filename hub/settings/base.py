@@ -206,6 +206,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.conversations_expire",
         "schedule": crontab(minute=23),
     },
+    "refresh-provider-statuses": {
+        "task": "stats.tasks.provider_statuses_refresh",
+        "schedule": 60.0,
+    },
     "apply-log-retention": {
         "task": "usage.tasks.retention_apply",
         "schedule": crontab(minute=17, hour=3),

@@ -10,6 +10,11 @@
   const lang = document.documentElement.lang || "en";
 
   function numberFormat(unit, compact) {
+    if (unit === "percent" || unit === "ms") {
+      const plain = new Intl.NumberFormat(lang, { maximumFractionDigits: unit === "percent" ? 1 : 0 });
+      const suffix = unit === "percent" ? "%" : " ms";
+      return (value) => (value == null ? "—" : plain.format(value) + suffix);
+    }
     const options = unit === "usd"
       ? { style: "currency", currency: "USD", maximumFractionDigits: compact ? 1 : 4 }
       : { maximumFractionDigits: compact ? 1 : 0 };
@@ -19,10 +24,11 @@
   }
 
   function timeFormats(zone, bucket) {
-    const tick = new Intl.DateTimeFormat(lang, bucket === "hour"
+    // Hours and minutes alike show a time of day; days show a date.
+    const tick = new Intl.DateTimeFormat(lang, bucket !== "day"
       ? { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }
       : { timeZone: zone, month: "2-digit", day: "2-digit" });
-    const full = new Intl.DateTimeFormat(lang, bucket === "hour"
+    const full = new Intl.DateTimeFormat(lang, bucket !== "day"
       ? { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }
       : { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", weekday: "short" });
     return { tick: (ts) => tick.format(new Date(ts * 1000)), full: (ts) => full.format(new Date(ts * 1000)) };
@@ -57,6 +63,21 @@
     return { series, data, step };
   }
 
+  // Rates and times do not add up: one line per series, a gap where a bucket had no request.
+  function lines(variant, panel) {
+    const fmt = numberFormat(variant.unit, false);
+    const times = timeFormats(panel.zone, panel.bucket);
+    const series = [{ label: panel.x_label, value: (u, ts) => (ts == null ? "" : times.full(ts)) }];
+    const data = [panel.x];
+    variant.series.forEach((s) => {
+      const color = s.color == null ? OTHER : PALETTE[s.color % PALETTE.length];
+      series.push({ label: s.label, stroke: color, width: 2, spanGaps: false, points: { show: panel.x.length <= 60, size: 4 },
+        value: (u, v) => fmt(v) });
+      data.push(s.values);
+    });
+    return { series, data, step: panel.x.length > 1 ? panel.x[1] - panel.x[0] : 60 };
+  }
+
   function cell(tag, text, link, className) {
     const element = document.createElement(tag);
     if (className) element.className = className;
@@ -78,6 +99,8 @@
   const dollars = [2, 4].map((places) => new Intl.NumberFormat("en-US", { minimumFractionDigits: places, maximumFractionDigits: places }));
   function tableValue(value, unit) {
     if (value == null) return "—";
+    if (unit === "percent") return value.toFixed(1) + "%";
+    if (unit === "ms") return grouped.format(Math.round(value)) + " ms";
     if (unit !== "usd") return grouped.format(value);
     return "$" + dollars[Math.abs(value) >= 1 || value === 0 ? 0 : 1].format(value);
   }
@@ -92,30 +115,34 @@
   function buildTable(holder, panel, variant) {
     const table = holder.querySelector("table");
     const unit = variant.unit;
+    const additive = unit === "count" || unit === "usd";
     const head = document.createElement("tr");
     const corner = cell("th", panel.x_label);
     corner.scope = "col";
     head.appendChild(corner);
     variant.series.forEach((s) => { const th = cell("th", s.label, s.link, "num"); th.scope = "col"; head.appendChild(th); });
-    const totalHead = cell("th", panel.total_label, null, "num");
-    totalHead.scope = "col";
-    head.appendChild(totalHead);
+    if (additive) {
+      const totalHead = cell("th", panel.total_label, null, "num");
+      totalHead.scope = "col";
+      head.appendChild(totalHead);
+    }
     const body = document.createElement("tbody");
     panel.row_labels.forEach((label, i) => {
       const row = document.createElement("tr");
       row.appendChild(cell("th", label, panel.row_links[i], "nowrap"));
       const column = variant.series.map((s) => s.values[i]);
       column.forEach((value) => row.appendChild(cell("td", tableValue(value, unit), null, "num")));
-      row.appendChild(cell("td", tableValue(sum(column), unit), null, "num"));
+      if (additive) row.appendChild(cell("td", tableValue(sum(column), unit), null, "num"));
       body.appendChild(row);
     });
+    table.tHead.replaceChildren(head);
+    table.tBodies[0].replaceWith(body);
+    if (!additive) { table.tFoot.replaceChildren(); return; }
     const foot = document.createElement("tr");
     foot.appendChild(cell("th", panel.total_label));
     const totals = variant.series.map((s) => sum(s.values));
     totals.forEach((value) => foot.appendChild(cell("td", tableValue(value, unit), null, "num")));
     foot.appendChild(cell("td", tableValue(sum(totals), unit), null, "num"));
-    table.tHead.replaceChildren(head);
-    table.tBodies[0].replaceWith(body);
     table.tFoot.replaceChildren(foot);
   }
 
@@ -149,11 +176,11 @@
       }
       if (plot) { plot.destroy(); plot = null; }
       holder.textContent = "";
-      const hasData = variant.series.some((s) => s.values.some((v) => v));
+      const hasData = variant.series.some((s) => s.values.some((v) => v != null && (v || panel.kind === "lines")));
       holder.hidden = !hasData;
       if (empty) empty.hidden = hasData;
       if (!hasData) return;
-      const built = stacked(variant, panel);
+      const built = panel.kind === "lines" ? lines(variant, panel) : stacked(variant, panel);
       const compact = numberFormat(variant.unit, true);
       const times = timeFormats(panel.zone, panel.bucket);
       const first = panel.x[0];
@@ -166,7 +193,7 @@
         scales: { x: { time: true, range: () => [first - built.step / 2, last + built.step / 2] } },
         axes: [
           { values: (u, splits) => splits.map((ts) => times.tick(ts)) },
-          { size: 64, values: (u, splits) => splits.map((v) => compact(v)) },
+          { size: variant.unit === "ms" ? 84 : 64, values: (u, splits) => splits.map((v) => compact(v)) },
         ],
         legend: { live: true },
         cursor: { points: { show: false } },
@@ -184,5 +211,11 @@
     render();
   }
 
-  document.querySelectorAll("figure[data-panel]").forEach(draw);
+  function drawAll(root) {
+    root.querySelectorAll("figure[data-panel]").forEach(draw);
+  }
+
+  // A page that refreshes itself (availability) draws the panels it swapped in.
+  window.hubCharts = { drawAll };
+  drawAll(document);
 })();

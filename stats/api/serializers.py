@@ -120,3 +120,69 @@ OVERVIEW = inline_serializer(
         "active_sessions": serializers.ListField(child=serializers.DictField()),
     },
 )
+
+_LATENCY = {
+    **{name: serializers.FloatField(allow_null=True) for name in ("avg", "p50", "p95", "p99")},
+    "count": serializers.IntegerField(help_text="requests with a time recorded"),
+}
+AVAILABILITY = inline_serializer(
+    "ProviderAvailability",
+    {
+        "window": serializers.CharField(),
+        "start": serializers.DateTimeField(),
+        "end": serializers.DateTimeField(help_text="exclusive: the last whole minute"),
+        "bucket_minutes": serializers.IntegerField(),
+        "relative_error": serializers.FloatField(help_text="percentiles are within this share of the exact value"),
+        "few_requests": serializers.IntegerField(help_text="below this many requests, low_confidence is true"),
+        "providers": serializers.ListField(
+            child=inline_serializer(
+                "ProviderHealth",
+                {
+                    "id": serializers.IntegerField(),
+                    "name": serializers.CharField(),
+                    "enabled": serializers.BooleanField(),
+                    "status": serializers.ChoiceField(
+                        choices=["up", "down", "unknown"],
+                        help_text="last 15 minutes: up at 50% availability or more, unknown without requests",
+                    ),
+                    "status_requests": serializers.IntegerField(),
+                    "status_availability": serializers.FloatField(allow_null=True),
+                    "requests": serializers.IntegerField(),
+                    "successes": serializers.IntegerField(help_text="2xx and 3xx"),
+                    "failures": serializers.IntegerField(help_text="4xx, 5xx and no response"),
+                    "availability": serializers.FloatField(allow_null=True),
+                    "low_confidence": serializers.BooleanField(),
+                    "duration_ms": inline_serializer(
+                        "LatencyFigures", {**_LATENCY, "count": serializers.IntegerField()}
+                    ),
+                    "ttft_ms": inline_serializer("TtftFigures", _LATENCY),
+                    "errors": serializers.ListField(
+                        child=inline_serializer(
+                            "ProviderFailures",
+                            {
+                                "status": serializers.IntegerField(allow_null=True),
+                                "kind": serializers.CharField(allow_null=True, help_text="when no status came back"),
+                                "label": serializers.CharField(),
+                                "requests": serializers.IntegerField(),
+                            },
+                        )
+                    ),
+                    "series": serializers.ListField(
+                        child=inline_serializer(
+                            "ProviderHealthBucket",
+                            {
+                                "start": serializers.DateTimeField(),
+                                "requests": serializers.IntegerField(),
+                                "successes": serializers.IntegerField(),
+                                "availability": serializers.FloatField(allow_null=True),
+                                "duration_avg": serializers.FloatField(allow_null=True),
+                                "duration_p95": serializers.FloatField(allow_null=True),
+                                "ttft_avg": serializers.FloatField(allow_null=True),
+                            },
+                        )
+                    ),
+                },
+            )
+        ),
+    },
+)

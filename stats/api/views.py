@@ -19,10 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.authentication import ApiKeyAuthentication, HasScope
-from hub.visibility import LEADERBOARD_REFUSAL, may_see_leaderboard
+from hub.visibility import LEADERBOARD_REFUSAL, may_see_leaderboard, sees_everything
 from sessions_app import selectors as sessions
 from stats import selectors
-from stats.api.serializers import BUCKET, ERROR, FILTERS, LEADER, OVERVIEW, PERIOD, SERIES, TOKENS
+from stats.api.serializers import AVAILABILITY, BUCKET, ERROR, FILTERS, LEADER, OVERVIEW, PERIOD, SERIES, TOKENS
+from stats.availability import DEFAULT_WINDOW, WINDOWS, AvailabilityError, provider_availability, provider_for
 from stats.forms import StatsFilterForm
 from stats.periods import BUCKETS, PeriodForm, StatsError, check_bucket
 
@@ -144,3 +145,26 @@ class TimeseriesView(StatsView):
             viewer=request.user, start=start, end=end, bucket=bucket, by=by, filters=self.filters()
         )
         return Response(exact({"start": start, "end": end, "bucket": bucket, "by": by, "results": rows}))
+
+
+class AvailabilityView(StatsView):
+    @extend_schema(
+        operation_id="providers_availability", tags=["providers"],
+        summary="Each provider's availability, response time and TTFT percentiles, failures and series",
+        description="Admins only (403 otherwise). From per-minute buckets up to the last whole minute; "
+                    "buckets of 1 minute (15m, 1h), 5 minutes (6h), 15 minutes (24h) or 1 hour (7d).",
+        parameters=[OpenApiParameter("window", str, enum=list(WINDOWS), description="default: 1h"),
+                    OpenApiParameter("provider", int, description="a provider id")],
+        responses={200: AVAILABILITY, 400: ERROR},
+    )  # fmt: skip
+    def get(self, request):
+        if not sees_everything(request.user):
+            raise PermissionDenied("Provider availability is for admins.")
+        window = self.choice("window", WINDOWS, DEFAULT_WINDOW)
+        try:
+            provider_id = provider_for(request.query_params.get("provider"))
+        except AvailabilityError as error:
+            raise ValidationError({error.field: [error.reason]}) from None
+        data = provider_availability(viewer=request.user, window=window, provider_id=provider_id)
+        data = {key: value for key, value in data.items() if key != "buckets"}
+        return Response(data)

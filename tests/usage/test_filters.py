@@ -40,6 +40,7 @@ MORE_CASES = [
     ("status=4xx", {"limited"}),
     ("status=5xx", {"failed"}),
     ("status=2xx", {"ok", "warned", "empty"}),
+    ("status=none", set()),  # every row of this world has a status
     ("user={alice_id}", {"ok", "limited", "warned"}),
     ("errors=false", {"ok", "limited", "warned", "failed", "empty"}),
     ("provider={claude}&errors=true", {"warned", "failed"}),
