@@ -22,7 +22,7 @@ def test_no_page_breaks_the_content_security_policy(live_server, log_in, admin_u
     page.add_init_script(WATCH)
     paths = ["/", "/logs/", f"/logs/{row.pk}/", "/sessions/", f"/sessions/{session.pk}/", "/leaderboard/",
              f"/leaderboard/users/{alice.pk}/", "/tokens/", "/keys/", "/admin/", "/admin/hub/apikey/add/",
-             "/admin/usage/messagerequest/", "/api/docs/"]  # fmt: skip
+             "/admin/usage/messagerequest/", "/availability/", "/api/docs/"]  # fmt: skip
     violations = {}
     for path in paths:
         response = page.goto(f"{live_server.url}{path}")
