@@ -119,9 +119,21 @@ class SessionDetail:
     messages_days: int
 
 
-def session_detail(session: Session) -> SessionDetail:
+#: what the session page's table of requests shows (the API reads whole rows)
+_TABLE_FIELDS = (
+    "id", "created_at", "user_id", "provider__name", "model", "status_code", "error_message", "input_tokens",
+    "output_tokens", "cache_creation_tokens", "cache_read_tokens", "cost", "duration_ms",
+)  # fmt: skip
+
+
+def session_detail(session: Session, *, whole_rows: bool = False) -> SessionDetail:
+    """``whole_rows``: every column of the requests with their user and key (the API); else
+    the columns the page's table shows, without the stored attributes of every row."""
     rows = session_requests(session)
-    requests = list(rows.select_related("user", "key", "provider")[:DETAIL_REQUESTS_LIMIT])
+    if whole_rows:
+        requests = list(rows.select_related("user", "key", "provider")[:DETAIL_REQUESTS_LIMIT])
+    else:
+        requests = list(rows.select_related("provider").only(*_TABLE_FIELDS)[:DETAIL_REQUESTS_LIMIT])
     per_provider = (
         rows.order_by()
         .values("provider_id", "model")
@@ -142,10 +154,14 @@ def session_detail(session: Session) -> SessionDetail:
         entry["models"].append(row)
         entry["requests"] += row["requests"]
         entry["errors"] += row["errors"]
+    # Only the requests that hold a conversation carry their attributes here.
+    with_messages = rows.filter(attributes__has_any_keys=list(MESSAGE_ATTRIBUTES)).only(
+        "id", "created_at", "model", "attributes"
+    )[:DETAIL_REQUESTS_LIMIT]
     turns = [
         {"request": request, **{name: request.attributes.get(name) for name in MESSAGE_ATTRIBUTES}}
-        for request in requests
-        if request.attributes and any(request.attributes.get(name) for name in MESSAGE_ATTRIBUTES)
+        for request in with_messages
+        if any(request.attributes.get(name) for name in MESSAGE_ATTRIBUTES)
     ]
     settings_row = SystemSettings.get()
     days = settings_row.session_messages_days

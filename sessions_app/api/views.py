@@ -107,7 +107,7 @@ class SessionDetailView(SessionsReadView):
     )  # fmt: skip
     def get(self, request, pk: int):
         session = get_object_or_404(selectors.session_list(viewer=request.user), pk=pk)
-        detail = selectors.session_detail(session)
+        detail = selectors.session_detail(session, whole_rows=True)
         data = {
             "session": session,
             "providers": [
