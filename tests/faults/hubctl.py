@@ -4,7 +4,7 @@ The parent sets ``HUB_VAR_DIR`` (the test's own var/, so ``hub.embedded`` starts
 that var's PostgreSQL and Redis, never the suite's) and, for the Django steps, the
 ``DATABASE_URL`` / ``REDIS_URL`` those services answer on. Output, when any, is one JSON line.
 
-    python -m tests.faults.hubctl services-start | pg-stop | pg-start | redis-stop | redis-start | stop
+    python -m tests.faults.hubctl services-start | pg-stop | pg-start | stop
     python -m tests.faults.hubctl template CLIENTS   # start, migrate, an admin, a key per client, stop
     python -m tests.faults.hubctl history HOURS PER_HOUR   # rows over past hours, through the write path
     python -m tests.faults.hubctl enqueue-rollup     # what beat sends every minute
@@ -83,8 +83,6 @@ def main(command: str, *args: str) -> None:
     services = {
         "pg-stop": embedded.stop_postgres,
         "pg-start": embedded.start_postgres,
-        "redis-stop": embedded.stop_redis,
-        "redis-start": embedded.start_redis,
         "stop": lambda: embedded.stop(["redis", "postgres"]),
     }
     if command == "services-start":
