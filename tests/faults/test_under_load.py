@@ -167,9 +167,9 @@ class Hub:
         self.spawn("gunicorn", [str(BIN / "gunicorn"), "hub.wsgi", "--bind", f"127.0.0.1:{port}",
                                 "--workers", str(workers), "--timeout", "60", "--graceful-timeout", "5"])  # fmt: skip
 
-        def answers() -> bool:
+        def answers() -> bool:  # any HTTP answer (401, or 429 once the invalid-key limit is reached): a worker is up
             status, _body, _headers = post(port, "uhk_not-a-key", b"[]")
-            return status == 401
+            return isinstance(status, int)
 
         wait_for(answers, 60, f"gunicorn on port {port}:\n{self.log('gunicorn')}", pause=0.2)
         return port
