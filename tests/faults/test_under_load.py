@@ -335,9 +335,11 @@ def test_ingest_under_a_postgres_restart_and_a_redis_stop_stores_every_record_ex
 
         clients.enter("postgres restart")
         mark = time.monotonic()
+        (server_started,) = hub.sql("SELECT pg_postmaster_start_time()")
         hubctl(hub.var, "pg-stop")
         hubctl(hub.var, "pg-start")
         timings["postgres restart"] = time.monotonic() - mark
+        assert hub.sql("SELECT pg_postmaster_start_time()") != [server_started]  # a new server answers
 
         clients.enter("between")
         wait_for(lambda: clients.each_acked("between"), 60, "every client answered after the restart")
