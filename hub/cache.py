@@ -4,7 +4,8 @@ Redis holds only what can be recomputed (system settings, closed days, shared li
 copies, rate counters), so a cache that cannot reach it answers as a cache that has nothing:
 reads miss, writes are dropped, counters start afresh. After a failure Redis is left alone for
 a few seconds, so a page does not wait on a dead socket once per cache call; admins see a
-banner meanwhile (``redis_down``)."""
+banner meanwhile (``redis_down``). The Celery broker is the same Redis: whoever enqueues tells
+``redis_failed`` when it fails and skips Redis while ``redis_down``."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def redis_down() -> bool:
     return time.monotonic() < _down_until
 
 
-def _failed(error: Exception) -> None:
+def redis_failed(error: Exception) -> None:
+    """Redis did not answer (the cache, or the broker on the same server): leave it alone a few seconds."""
     global _down_until
     if not redis_down():
         logger.warning("Redis unreachable (%s): serving without the cache for %d s", error, RETRY_AFTER_SECONDS)
@@ -42,7 +44,7 @@ class ResilientRedisCache(RedisCache):
         try:
             return call(*args)
         except _FAILURES as error:
-            _failed(error)
+            redis_failed(error)
             return fallback()
 
     def get(self, key, default=None, version=None):

@@ -69,10 +69,40 @@ def test_a_stored_batch_is_answered_200_when_the_broker_is_gone(client, admin_us
     finally:
         app.conf.task_always_eager, app.conf.broker_url = saved
         app._pool = None
+        broker_failure_noted, hub_cache._down_until = hub_cache.redis_down(), 0.0
     assert answer.status_code == 200 and answer.json()["stored"] == 1
     stored = MessageRequest.objects.get(request_id="fault-3")
     # Not rolled up yet: the hour waits, marked, for the next sweep.
     assert RollupHour.objects.filter(hour=stored.created_at.replace(minute=0, second=0, microsecond=0), dirty=True)
+    assert broker_failure_noted  # the broker is the cache's Redis: both leave it alone for a few seconds
+
+
+def test_a_broker_that_just_failed_is_not_tried_again_for_a_few_seconds(monkeypatch):
+    """Each try against a Redis that is gone costs its caller ~2 s of kombu's connection retry: during
+    a Redis stop every ingest call paid it (tests/faults). Once is enough; the sweep finds the hours."""
+    from kombu.exceptions import OperationalError as KombuOperationalError
+
+    from usage import services, tasks
+
+    tries = []
+
+    def broker_gone():
+        tries.append(1)
+        raise KombuOperationalError("Error 2 connecting to unix socket: No such file or directory.")
+
+    monkeypatch.setattr(tasks.rollups_process, "delay", broker_gone)
+    hub_cache._down_until = 0.0
+    try:
+        services._enqueue_rollup()
+        assert hub_cache.redis_down() and len(tries) == 1
+        services._enqueue_rollup()
+        services._enqueue_rollup()
+        assert len(tries) == 1
+        hub_cache._down_until = 0.0  # a few seconds later: tried again
+        services._enqueue_rollup()
+        assert len(tries) == 2
+    finally:
+        hub_cache._down_until = 0.0
 
 
 def _drop_this_connection() -> None:
