@@ -7,22 +7,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hub.visibility import sees_everything
 from providers.models import Provider
 from sessions_app.models import Session
 from sessions_app.selectors import ACTIVE_SESSION_WINDOW
-from usage.filters import FlagFilter, LogFilterForm, MomentFilter, visible_keys
+from usage.filters import FlagFilter, MomentFilter, OwnedFilterSet
 
 
-class SessionFilterSet(django_filters.FilterSet):
-    user = django_filters.CharFilter(
-        label=_("User"), method="filter_user", max_length=150,
-        help_text=_("A user name or id (admins; a user may only name themselves)."),
-    )  # fmt: skip
-    key = django_filters.ModelChoiceFilter(
-        label=_("Key"), queryset=visible_keys, empty_label=_("All keys"),
-        error_messages={"invalid_choice": _("“%(value)s” is not a key whose requests you may see.")},
-    )  # fmt: skip
+class SessionFilterSet(OwnedFilterSet):
     provider = django_filters.ModelChoiceFilter(
         label=_("Provider"), queryset=Provider.objects.order_by("name"), empty_label=_("All providers"),
         method="filter_provider", error_messages={"invalid_choice": _("“%(value)s” is not a provider.")},
@@ -41,25 +32,13 @@ class SessionFilterSet(django_filters.FilterSet):
         help_text=_("Sessions that began before this time."),
     )  # fmt: skip
 
-    class Meta:
+    class Meta(OwnedFilterSet.Meta):
         model = Session
         fields: list[str] = []
-        form = LogFilterForm
 
     def __init__(self, *args, now=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.now = now or timezone.now()
-
-    @property
-    def form(self):
-        form = super().form
-        form.viewer = getattr(self.request, "user", None)
-        if not sees_everything(form.viewer):
-            form.fields["user"].widget = forms.HiddenInput()
-        return form
-
-    def filter_user(self, queryset, name, value):
-        return queryset.filter(user=value) if value else queryset
 
     def filter_provider(self, queryset, name, value):
         return queryset.filter(provider_ids__contains=[value.pk]) if value else queryset
@@ -80,10 +59,3 @@ class SessionFilterSet(django_filters.FilterSet):
 
     def filter_end(self, queryset, name, value):
         return queryset.filter(first_request_at__lt=value) if value else queryset
-
-    @property
-    def qs(self):
-        if self.is_bound and not self.is_valid():
-            # A refused value never falls back to "no filter": show nothing and the reason.
-            return self.queryset.none()
-        return super().qs

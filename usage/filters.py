@@ -98,7 +98,42 @@ class LogFilterForm(forms.Form):
         return cleaned
 
 
-class MessageRequestFilterSet(django_filters.FilterSet):
+class OwnedFilterSet(django_filters.FilterSet):
+    """The filters every list of a user's data shares: whose rows (``user``, admins only; a user
+    naming someone else is refused) and through which key. A refused value shows nothing and
+    the reason, never a widened or silently dropped filter."""
+
+    user = django_filters.CharFilter(
+        label=_("User"), method="filter_user", max_length=150,
+        help_text=_("A user name or id (admins; a user may only name themselves)."),
+    )  # fmt: skip
+    key = django_filters.ModelChoiceFilter(
+        label=_("Key"), queryset=visible_keys, empty_label=_("All keys"),
+        error_messages={"invalid_choice": _("“%(value)s” is not a key whose requests you may see.")},
+    )  # fmt: skip
+
+    class Meta:
+        form = LogFilterForm
+
+    @property
+    def form(self):
+        form = super().form
+        form.viewer = getattr(self.request, "user", None)
+        if not sees_everything(form.viewer):
+            form.fields["user"].widget = forms.HiddenInput()
+        return form
+
+    def filter_user(self, queryset, name, value):
+        return queryset.filter(user=value) if value else queryset
+
+    @property
+    def qs(self):
+        if self.is_bound and not self.is_valid():
+            return self.queryset.none()
+        return super().qs
+
+
+class MessageRequestFilterSet(OwnedFilterSet):
     range = django_filters.ChoiceFilter(
         label=_("Quick range"), choices=RANGES, method="filter_nothing",
         help_text=_("In the system time zone; weeks start on Monday. Without range, start or end: the last 7 days."),
@@ -112,14 +147,6 @@ class MessageRequestFilterSet(django_filters.FilterSet):
         label=_("Until"), field_name="created_at", lookup_expr="lt",
         help_text=_("Exclusive; ISO 8601, without an offset in the system time zone. Replaces the range's end."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )  # fmt: skip
-    user = django_filters.CharFilter(
-        label=_("User"), method="filter_user", max_length=150,
-        help_text=_("A user name or id (admins; a user may only name themselves)."),
-    )  # fmt: skip
-    key = django_filters.ModelChoiceFilter(
-        label=_("Key"), queryset=visible_keys, empty_label=_("All keys"),
-        error_messages={"invalid_choice": _("“%(value)s” is not a key whose requests you may see.")},
     )  # fmt: skip
     provider = django_filters.ModelChoiceFilter(
         label=_("Provider"), queryset=Provider.objects.order_by("name"), empty_label=_("All providers"),
@@ -146,24 +173,12 @@ class MessageRequestFilterSet(django_filters.FilterSet):
         help_text=_("true: only streams that ended before their final usage event (tokens as far as known)."),
     )  # fmt: skip
 
-    class Meta:
+    class Meta(OwnedFilterSet.Meta):
         model = MessageRequest
         fields: list[str] = []
-        form = LogFilterForm
-
-    @property
-    def form(self):
-        form = super().form
-        form.viewer = getattr(self.request, "user", None)
-        if not sees_everything(form.viewer):
-            form.fields["user"].widget = forms.HiddenInput()
-        return form
 
     def filter_nothing(self, queryset, name, value):
         return queryset  # applied by window(): the range only sets start and end
-
-    def filter_user(self, queryset, name, value):
-        return queryset.filter(user=value) if value else queryset
 
     def filter_status(self, queryset, name, value):
         if not value:
@@ -210,10 +225,9 @@ class MessageRequestFilterSet(django_filters.FilterSet):
 
     @property
     def qs(self):
-        if self.is_bound and not self.is_valid():
-            # A refused value never falls back to "no filter": show nothing and the reason.
-            return self.queryset.none()
         queryset = super().qs
+        if self.is_bound and not self.is_valid():
+            return queryset
         start, end = self.window()
         queryset = queryset.filter(created_at__gte=start)
         return queryset.filter(created_at__lt=end) if end else queryset
