@@ -28,3 +28,5 @@ urlpatterns = [
     ),  # fmt: skip
 ]
 handler500 = "hub.views.server_error"
+handler403 = "hub.views.permission_denied"
+handler404 = "hub.views.page_not_found"

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -10,14 +11,25 @@ from hub.models import ApiKey
 from hub.services import api_key_create, api_key_set_enabled
 from hub.visibility import sees_everything
 
+NEW_KEY = "hub.new_key"  # the session entry that carries a new secret across one redirect
+
 
 @login_required
 def keys(request):
-    form = ApiKeyCreateForm(request.POST or None)
-    created = None
+    """Post/redirect/get: a created key's secret crosses the redirect in the session and is
+    taken out by the page that shows it, so a reload (or Back) shows it no more and never
+    creates a second key."""
+    form = ApiKeyCreateForm(request.POST or None, viewer=request.user)
     if request.method == "POST" and form.is_valid():
-        created = api_key_create(owner=request.user, **form.cleaned_data)
-        form = ApiKeyCreateForm()
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "owner"}
+        created = api_key_create(owner=form.owner(), **fields)
+        request.session[NEW_KEY] = {"id": created.key.pk, "secret": created.secret}
+        return redirect("keys")
+    shown = request.session.pop(NEW_KEY, None)
+    created = None
+    if shown:
+        key = ApiKey.objects.visible_to(request.user).select_related("owner").filter(pk=shown["id"]).first()
+        created = {"key": key, "secret": shown["secret"]} if key else None
     context = {
         "form": form,
         "created": created,
@@ -25,9 +37,8 @@ def keys(request):
         "sees_everything": sees_everything(request.user),
     }
     response = render(request, "hub/keys.html", context)
-    if created:
-        # The page holds a secret: never keep it in a cache or the browser's history.
-        response["Cache-Control"] = "no-store"
+    # The page may hold a secret: never keep it in a cache or the browser's history.
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -80,3 +91,42 @@ def server_error(request):
     if unavailable:
         response["Retry-After"] = "5"
     return response
+
+
+def _way_back(request) -> str | None:
+    """The page the reader came from, when it is one of ours."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure()):
+        return referer
+    return None
+
+
+def _error_page(request, *, status: int, title: str, reason: str):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": reason}, status=status)
+    context = {"status": status, "title": title, "reason": reason, "back": _way_back(request)}
+    return render(request, "errors/error.html", context, status=status)
+
+
+def permission_denied(request, exception=None):
+    """403 in the layout, with the reason the view gave (already in the reader's language)."""
+    reason = str(exception) if exception is not None and exception.args and str(exception) else ""
+    return _error_page(
+        request, status=403, title=_("You may not open this page"),
+        reason=reason or _("This page is for admins, or for the owner of what it shows."),
+    )  # fmt: skip
+
+
+def page_not_found(request, exception=None):
+    # The same answer for "missing" and "someone else's": an id tells nothing (DESIGN decision 2).
+    return _error_page(
+        request, status=404, title=_("Page not found"),
+        reason=_("There is nothing at this address, or it belongs to someone else."),
+    )  # fmt: skip
+
+
+def csrf_failure(request, reason: str = ""):
+    return _error_page(
+        request, status=403, title=_("The form had expired"),
+        reason=_("The page was open too long or the session ended. Open it again and send the form once more."),
+    )  # fmt: skip

@@ -1,4 +1,5 @@
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -28,8 +29,8 @@ def test_secret_is_stored_only_as_its_hash(alice, make_key):
 def test_secret_never_reaches_the_logs(client, alice, caplog):
     caplog.set_level(logging.DEBUG)
     client.force_login(alice)
-    response = client.post("/keys/", {"name": "ci", "scope_ingest": "on", "scope_read": "on"})
-    secret = response.context["created"].secret
+    response = client.post("/keys/", {"name": "ci", "scope_ingest": "on", "scope_read": "on"}, follow=True)
+    secret = response.context["created"]["secret"]
     assert secret in response.content.decode()  # shown once, to its owner
     assert response["Cache-Control"] == "no-store"
     client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -85,3 +86,62 @@ def test_key_form_refuses_a_key_without_scopes_or_a_past_expiry(client, alice):
     errors = response.context["form"].errors
     assert "expires_at" in errors and "__all__" in errors
     assert not ApiKey.objects.exists()
+
+
+def test_creating_a_key_redirects_so_a_reload_neither_repeats_it_nor_shows_the_secret_again(client, alice):
+    client.force_login(alice)
+    response = client.post("/keys/", {"name": "ci", "scope_ingest": "on", "scope_read": "on"})
+    assert response.status_code == 302 and response["Location"] == "/keys/"
+    shown = client.get("/keys/")
+    secret = shown.context["created"]["secret"]
+    assert secret.startswith("uhk_") and secret in shown.content.decode()
+    assert shown["Cache-Control"] == "no-store"
+    again = client.get("/keys/")  # the reload after the redirect: a GET, nothing created, nothing shown
+    assert again.context["created"] is None and secret not in again.content.decode()
+    assert ApiKey.objects.filter(owner=alice).count() == 1
+    assert ApiKey.objects.get(owner=alice).secret_hash == hash_key_secret(secret)
+
+
+def test_a_refused_key_form_is_shown_again_without_creating_anything(client, alice):
+    client.force_login(alice)
+    response = client.post("/keys/", {"name": "ci"})  # no scope
+    assert response.status_code == 200
+    assert "A key needs at least one scope." in response.content.decode()
+    assert not ApiKey.objects.exists()
+
+
+def test_an_admin_chooses_the_owner_of_a_new_key(client, admin_user, alice):
+    client.force_login(admin_user)
+    page = client.get("/keys/").content.decode()
+    assert 'name="owner"' in page
+    client.post("/keys/", {"owner": alice.pk, "name": "alice-ci", "scope_read": "on"})
+    assert ApiKey.objects.get(name="alice-ci").owner == alice
+    client.post("/keys/", {"name": "gateway", "scope_ingest": "on"})  # the default owner: the admin
+    assert ApiKey.objects.get(name="gateway").owner == admin_user
+
+
+def test_a_user_cannot_create_a_key_for_someone_else(client, alice, bob):
+    client.force_login(alice)
+    assert 'name="owner"' not in client.get("/keys/").content.decode()
+    client.post("/keys/", {"owner": bob.pk, "name": "sneaky", "scope_read": "on"})
+    assert ApiKey.objects.get(name="sneaky").owner == alice
+
+
+def test_every_description_the_key_form_points_to_exists(client, alice):
+    client.force_login(alice)
+    page = client.post("/keys/", {"name": "", "expires_at": "2000-01-01T00:00"}).content.decode()
+    described = set(re.findall(r'aria-describedby="([^"]+)"', page))
+    assert described, "the form's inputs name their help and error texts"
+    for ids in described:
+        for element_id in ids.split():
+            assert f'id="{element_id}"' in page, element_id
+
+
+def test_each_keys_button_names_its_key_and_every_column_has_a_header(client, alice, make_key):
+    make_key(alice, "laptop")
+    make_key(alice, "ci")
+    client.force_login(alice)
+    page = client.get("/keys/").content.decode()
+    assert '<th scope="col"></th>' not in page
+    assert 'Disable <span class="visually-hidden">key “laptop”</span>' in page
+    assert 'Disable <span class="visually-hidden">key “ci”</span>' in page
