@@ -163,6 +163,7 @@ class Panel:
             "zone": self.zone,
             "x_label": str(_("Day") if self.bucket == "day" else _("Hour") if self.bucket == "hour" else _("Time")),
             "total_label": str(_("Total")),
+            "legend_total_label": str(_("Totals for the period")),
             "x": [int(moment.timestamp()) for moment in self.x],
             "row_labels": first.row_labels if first else [],
             "row_links": first.row_links if first else [],

@@ -4,34 +4,50 @@
 // table under the chart (server-rendered, one per variant) follows the same choice.
 (function () {
   "use strict";
-  const PALETTE = ["#3355cc", "#e0892b", "#1a7f4b", "#c0262d", "#7b3fb3", "#0f8b8d", "#b5487a", "#8a6d3b"];
-  const OTHER = "#a3abb8";
+  // Okabe & Ito's colour-blind-safe set (its yellow swapped for a darker gold that shows on
+  // white), every colour at least 3:1 against the white card; segments are also parted by a
+  // white line, so neighbours never merge even for readers who tell fewer colours apart.
+  const PALETTE = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#56b4e9", "#e69f00", "#8c6d00", "#332288"];
+  const OTHER = "#8a94a6";
   const HEIGHT = 280;
   const lang = document.documentElement.lang || "en";
 
+  // Numbers and money as the pages write them in either language: grouped in thousands,
+  // dollars with a "$" sign (the server writes "$1,234.56" in English and Chinese alike).
   function numberFormat(unit, compact) {
     if (unit === "percent" || unit === "ms") {
       const plain = new Intl.NumberFormat(lang, { maximumFractionDigits: unit === "percent" ? 1 : 0 });
       const suffix = unit === "percent" ? "%" : " ms";
       return (value) => (value == null ? "—" : plain.format(value) + suffix);
     }
-    const options = unit === "usd"
-      ? { style: "currency", currency: "USD", maximumFractionDigits: compact ? 1 : 4 }
-      : { maximumFractionDigits: compact ? 1 : 0 };
+    const options = { maximumFractionDigits: compact ? 1 : unit === "usd" ? 4 : 0 };
     if (compact) options.notation = "compact";
     const format = new Intl.NumberFormat(lang, options);
-    return (value) => (value == null ? "—" : format.format(value));
+    return (value) => (value == null ? "—" : (unit === "usd" ? "$" : "") + format.format(value));
   }
 
+  // Dates as the pages write them (ISO: 2026-11-29, 14:00), the weekday in the page's language.
   function timeFormats(zone, bucket) {
-    // Hours and minutes alike show a time of day; days show a date.
-    const tick = new Intl.DateTimeFormat(lang, bucket !== "day"
-      ? { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }
-      : { timeZone: zone, month: "2-digit", day: "2-digit" });
-    const full = new Intl.DateTimeFormat(lang, bucket !== "day"
-      ? { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }
-      : { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", weekday: "short" });
-    return { tick: (ts) => tick.format(new Date(ts * 1000)), full: (ts) => full.format(new Date(ts * 1000)) };
+    const parts = new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    });
+    const weekday = new Intl.DateTimeFormat(lang, { timeZone: zone, weekday: "short" });
+    function fields(ts) {
+      const found = {};
+      parts.formatToParts(new Date(ts * 1000)).forEach((part) => { found[part.type] = part.value; });
+      return found;
+    }
+    function tick(ts) {
+      const f = fields(ts);
+      // Hours and minutes alike show a time of day; days show a date.
+      return bucket !== "day" ? `${f.hour}:${f.minute}` : `${f.month}-${f.day}`;
+    }
+    function full(ts) {
+      const f = fields(ts);
+      const day = `${f.year}-${f.month}-${f.day}`;
+      return bucket !== "day" ? `${day} ${f.hour}:${f.minute}` : `${day} ${weekday.format(new Date(ts * 1000))}`;
+    }
+    return { tick, full };
   }
 
   // uPlot draws series in order, each bar from zero. Series k is drawn as the sum of itself and
@@ -48,15 +64,17 @@
     }
     const fmt = numberFormat(variant.unit, false);
     const times = timeFormats(panel.zone, panel.bucket);
-    const series = [{ label: panel.x_label, value: (u, ts) => (ts == null ? "" : times.full(ts)) }];
+    // The legend always shows a value: the bucket under the pointer, else the window's totals.
+    const series = [{ label: "", value: (u, ts) => (ts == null ? panel.legend_total_label : times.full(ts)) }];
     const data = [x];
     const step = x.length > 1 ? x[1] - x[0] : 3600;
     const bars = uPlot.paths.bars({ size: [0.8, 48], align: 0 });
     variant.series.forEach((s, k) => {
       const color = s.color == null ? OTHER : PALETTE[s.color % PALETTE.length];
+      const total = sum(s.values);
       series.push({
-        label: s.label, stroke: color, fill: color, width: 0, paths: bars, points: { show: false },
-        value: (u, v, si, di) => (di == null ? "" : fmt(s.values[di])),
+        label: s.label, stroke: "#fff", fill: color, width: 1, paths: bars, points: { show: false },
+        value: (u, v, si, di) => fmt(di == null ? total : s.values[di]),
       });
       data.push(sums[k]);
     });
@@ -95,8 +113,8 @@
 
   // Table figures as the server writes them: counts grouped, dollars with 2 places (4 below $1),
   // no data as a dash, never as 0.
-  const grouped = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-  const dollars = [2, 4].map((places) => new Intl.NumberFormat("en-US", { minimumFractionDigits: places, maximumFractionDigits: places }));
+  const grouped = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
+  const dollars = [2, 4].map((places) => new Intl.NumberFormat(lang, { minimumFractionDigits: places, maximumFractionDigits: places }));
   function tableValue(value, unit) {
     if (value == null) return "—";
     if (unit === "percent") return value.toFixed(1) + "%";
@@ -144,6 +162,26 @@
     totals.forEach((value) => foot.appendChild(cell("td", tableValue(value, unit), null, "num")));
     foot.appendChild(cell("td", tableValue(sum(totals), unit), null, "num"));
     table.tFoot.replaceChildren(foot);
+  }
+
+  // uPlot's legend hides and shows a series on a click; the same with Tab and Enter or Space,
+  // and each entry says whether its series is shown.
+  function legendByKeyboard(plot) {
+    const entries = plot.root.querySelectorAll(".u-legend .u-series");
+    entries.forEach((entry, i) => {
+      if (i === 0) return;  // the time, not a series
+      entry.tabIndex = 0;
+      entry.setAttribute("role", "button");
+      const state = () => entry.setAttribute("aria-pressed", String(plot.series[i].show));
+      state();
+      entry.addEventListener("click", () => window.setTimeout(state));
+      entry.addEventListener("keydown", (event) => {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
+        plot.setSeries(i, { show: !plot.series[i].show });
+        state();
+      });
+    });
   }
 
   function draw(figure) {
@@ -198,6 +236,11 @@
         legend: { live: true },
         cursor: { points: { show: false } },
       }, built.data, holder);
+      // The drawing is one image (its numbers are in the table below); the legend stays operable.
+      const drawing = plot.root.querySelector(".u-wrap");
+      drawing.setAttribute("role", "img");
+      drawing.setAttribute("aria-label", holder.dataset.label || "");
+      legendByKeyboard(plot);
     }
 
     figure.querySelectorAll("input[type=radio]").forEach((input) => input.addEventListener("change", render));
