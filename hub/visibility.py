@@ -47,6 +47,14 @@ def may_see_leaderboard(viewer: User | AnonymousUser | None) -> bool:
 
 
 LEADERBOARD_REFUSAL = _("The leaderboard is for admins unless System settings open it to everyone.")
+# How every page and API refuses a filter naming what the viewer may not see: one wording.
+REFUSED_USER = _("“%(value)s” is not a user whose requests you may see.")
+REFUSED_KEY = _("“%(value)s” is not a key whose requests you may see.")
+
+
+def key_choice_label(key, *, with_owner: bool) -> str:
+    """A key in a filter's choices, the same on every page: its name, and its owner's for admins."""
+    return f"{key.name} · {key.owner}" if with_owner else key.name
 
 
 def may_see_logs_of(viewer: User | AnonymousUser | None, user_id: int | None) -> bool:

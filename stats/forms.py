@@ -11,7 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from hub.models import ApiKey, User
-from hub.visibility import sees_everything
+from hub.visibility import REFUSED_KEY, REFUSED_USER, key_choice_label, sees_everything
 from providers.models import Provider
 
 
@@ -26,13 +26,15 @@ class StatsFilterForm(forms.Form):
         self.viewer = viewer
         self.fields["user"].queryset = User.objects.visible_to(viewer).order_by("username")
         self.fields["key"].queryset = ApiKey.objects.visible_to(viewer).select_related("owner").order_by("name")
-        for name in ("user", "key", "provider"):
-            self.fields[name].empty_label = _("All")
-        refused = _("Not one you may see.")
-        self.fields["user"].error_messages["invalid_choice"] = refused
-        self.fields["key"].error_messages["invalid_choice"] = refused
+        self.fields["user"].empty_label = _("All users")
+        self.fields["key"].empty_label = _("All keys")
+        self.fields["provider"].empty_label = _("All providers")
+        # The same refusals and key labels as the request log's filters.
+        self.fields["user"].error_messages["invalid_choice"] = REFUSED_USER
+        self.fields["key"].error_messages["invalid_choice"] = REFUSED_KEY
         # Users see only their own figures: the page hides the choice, the API still checks it.
         self.shows_user = sees_everything(viewer)
+        self.fields["key"].label_from_instance = lambda key: key_choice_label(key, with_owner=self.shows_user)
 
     def filters(self) -> dict:
         """The cleaned filters as rollup field lookups (``model`` is the model asked for)."""

@@ -10,8 +10,17 @@ class BoundedCountPaginator(Paginator):
     """A list over millions of rows never waits on COUNT(*): exact up to a limit, then estimated."""
 
     @cached_property
+    def _counted(self) -> tuple[int, bool]:
+        return bounded_count(self.object_list, limit=10_000)
+
+    @cached_property
     def count(self) -> int:
-        return bounded_count(self.object_list, limit=10_000)[0]
+        return self._counted[0]
+
+    @property
+    def count_exact(self) -> bool:
+        """False when ``count`` is the planner's estimate: the list then says "about"."""
+        return self._counted[1]
 
 
 @admin.register(MessageRequest)

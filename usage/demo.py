@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from hub.models import ApiKey, User
 from hub.services import api_key_create
@@ -277,13 +278,22 @@ def load(*, rows: int, days: int, seed: int, end: datetime | None = None, chunk:
     partitions.ensure_for_range(end - timedelta(days=days + 1), end)
     stored = 0
     generator = generate_rows(world, rows=rows, days=days, seed=seed, end=end)
+    last_used: dict[int, datetime] = {}
     while True:
         batch = [row for _, row in zip(range(chunk), generator, strict=False)]
         if not batch:
             break
+        for row in batch:
+            if row.key_id is not None and (row.key_id not in last_used or row.created_at > last_used[row.key_id]):
+                last_used[row.key_id] = row.created_at
         stored += len(requests_store(batch))
         if progress:
             progress(stored)
+    # The keys sent these requests: "last used" says so, as it would after real traffic.
+    for key, moment in last_used.items():
+        ApiKey.objects.filter(pk=key).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=moment)).update(
+            last_used_at=moment
+        )
     # Autovacuum never analyses a partitioned parent: refresh the planner's statistics
     # after a bulk load so plans (and estimated counts) reflect the new rows.
     with connection.cursor() as cursor:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.models import ApiKey, User
 from hub.params import MomentField
-from hub.visibility import sees_everything
+from hub.visibility import REFUSED_KEY, REFUSED_USER, sees_everything
 from providers.models import Provider
 from usage.definitions import ERROR, INCOMPLETE, ZERO_TOKENS, in_status_class
 from usage.models import MessageRequest
@@ -77,9 +77,7 @@ class LogFilterForm(forms.Form):
         found = candidates.filter(pk=int(value)).first() if value.isascii() and value.isdigit() else None
         found = found or candidates.filter(username=value).first()
         if found is None:
-            raise forms.ValidationError(
-                _("“%(value)s” is not a user whose requests you may see."), params={"value": value}
-            )
+            raise forms.ValidationError(REFUSED_USER, params={"value": value})
         return found
 
     def clean_status(self):
@@ -109,7 +107,7 @@ class OwnedFilterSet(django_filters.FilterSet):
     )  # fmt: skip
     key = django_filters.ModelChoiceFilter(
         label=_("Key"), queryset=visible_keys, empty_label=_("All keys"),
-        error_messages={"invalid_choice": _("“%(value)s” is not a key whose requests you may see.")},
+        error_messages={"invalid_choice": REFUSED_KEY},
     )  # fmt: skip
 
     class Meta:

@@ -126,6 +126,7 @@ INVALID_API_KEYS_PER_MINUTE = env.integer("INVALID_API_KEYS_PER_MINUTE", 20, min
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+CSRF_FAILURE_VIEW = "hub.views.csrf_failure"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -137,6 +138,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Numbers grouped in thousands in every language (Django leaves zh_Hans ungrouped).
+FORMAT_MODULE_PATH = ["hub.formats"]
 USE_I18N = True
 USE_TZ = True
 # Stored in UTC; shown in SystemSettings.timezone, whose default this is.

@@ -89,3 +89,16 @@ def test_system_settings_refuse_an_unknown_time_zone(admin_client):
     assert response.status_code == 200
     assert "timezone" in response.context["adminform"].form.errors
     assert SystemSettings.get().timezone == "Asia/Shanghai"
+
+
+def test_the_request_list_says_about_when_its_count_is_an_estimate(admin_client, admin_user, make_request_row,
+                                                                     monkeypatch):  # fmt: skip
+    make_request_row(user=admin_user, session_id="s-1")
+    url = reverse("admin:usage_messagerequest_changelist")
+    exact = admin_client.get(url).content.decode()
+    assert "1 request" in exact and "about" not in exact
+    monkeypatch.setattr("usage.admin.bounded_count", lambda queryset, limit: (20003, False))
+    for page in (admin_client.get(url), admin_client.get(url, {"provider__id__exact": "1"})):
+        text = page.content.decode()
+        assert "about 20,003 requests (estimated)" in text
+        assert "20003" not in text

@@ -52,7 +52,11 @@ def test_a_refused_filter_shows_its_error_and_no_figures(client, alice, bob, mak
     client.force_login(alice)
     response = client.get(f"/tokens/?period=all&key={bobs.pk}")
     assert response.context["summary"]["requests"] == 0
-    assert "Not one you may see." in response.content.decode()
+    # The same words as the request log's refusal of the same key.
+    expected = f"Key: “{bobs.pk}” is not a key whose requests you may see."
+    assert expected in response.content.decode()
+    logs = client.get(f"/logs/?key={bobs.pk}")
+    assert expected in logs.content.decode()
 
 
 def test_a_cost_without_any_priced_request_is_no_data(client, alice, rows):

@@ -2,8 +2,9 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 
+from hub.models import ApiKey
 from providers.models import Provider
 from usage import demo
 from usage.models import MessageRequest
@@ -40,6 +41,13 @@ def test_demo_data_covers_what_the_pages_need(loaded):
     assert rows.exclude(blocked_by="").exists()
     assert rows.filter(reasoning_tokens__gt=0).exists()
     assert rows.filter(provider_chain__1__isnull=False).exists()  # a failover hop
+
+
+def test_demo_keys_were_last_used_when_their_newest_request_was_sent(loaded):
+    newest = MessageRequest.objects.filter(key__isnull=False).values("key").annotate(last=Max("created_at"))
+    assert newest
+    for row in newest:
+        assert ApiKey.objects.get(pk=row["key"]).last_used_at == row["last"]
 
 
 def test_unpriced_models_have_no_cost_never_a_zero(loaded):
