@@ -7,6 +7,7 @@ every child process then inherits, and it stops what it started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -25,8 +26,12 @@ def _say(message: str) -> None:
     print(f"[hub] {message}", flush=True)
 
 
-def _manage(*args: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)  # noqa: S603
+def _manage(*args: str, children: list[subprocess.Popen]) -> None:
+    """A start-up step, stopped like the servers when Ctrl-C comes meanwhile."""
+    child = _start([sys.executable, str(ROOT / "manage.py"), *args], children)
+    if child.wait() != 0:
+        raise subprocess.CalledProcessError(child.returncode, child.args)
+    children.remove(child)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -39,10 +44,69 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+GRACE_SECONDS = 5.0  # how long web, worker and beat get to stop by themselves before they are killed
+
+
 def _interrupt(signum, frame) -> None:
-    # Ctrl-C reaches the whole process group at once; SIGTERM (a supervisor) only us.
-    # Either way: stop the children in order rather than notice them dying.
+    # Ctrl-C, SIGTERM (a supervisor) or SIGHUP (the terminal closed): stop the children in
+    # order rather than notice them dying.
     raise KeyboardInterrupt
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _start(command: list[str], children: list[subprocess.Popen]) -> subprocess.Popen:
+    """Spawn and remember as one step: a Ctrl-C in between would leave a child nobody stops."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        child = _spawn(command)
+        children.append(child)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    return child
+
+
+def _spawn(command: list[str]) -> subprocess.Popen:
+    """A child in a process group of its own: the terminal's Ctrl-C reaches only the launcher,
+    which then stops each child with one signal. (When Ctrl-C also reached gunicorn's workers
+    directly, a worker could deadlock in its own signal handler while its master was stopping
+    it, outlive the master and keep the port.) The group also holds whatever the child starts,
+    so everything can be killed at once, even a worker whose master is gone."""
+    return subprocess.Popen(command, cwd=ROOT, process_group=0)  # noqa: S603
+
+
+def _kill_group(child: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # nobody left in the group
+        os.killpg(child.pid, sig)
+
+
+def _stop_children(children: list[subprocess.Popen], grace: float = GRACE_SECONDS) -> None:
+    """SIGTERM to each child (gunicorn's master, Celery's worker and beat stop their own
+    processes), at most ``grace`` seconds for all of them, then SIGKILL to every child's whole
+    process group: whatever is left there (an orphaned worker included) is gone within a few
+    seconds of Ctrl-C, and its port with it. Further Ctrl-Cs cannot interrupt this."""
+    hurry = False
+
+    def _hurry(signum, frame) -> None:
+        nonlocal hurry
+        hurry = True  # a second Ctrl-C: stop waiting, kill now
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _hurry)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while not hurry and time.monotonic() < deadline and any(child.poll() is None for child in children):
+        time.sleep(0.1)
+    for child in children:
+        _kill_group(child, signal.SIGKILL)
+    for child in children:
+        try:
+            child.wait(5)
+        except subprocess.TimeoutExpired:
+            _say(f"process {child.pid} did not stop")
 
 
 def main() -> int:
@@ -64,19 +128,19 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings.production")
     os.environ.setdefault("HTTPS", "0")  # served over plain HTTP on this machine
     children: list[subprocess.Popen] = []
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
     try:
-        _manage("bootstrap", *(["--no-demo"] if os.environ.get("HUB_DEMO_DATA", "1") == "0" else []))
+        _manage("bootstrap", *(["--no-demo"] if os.environ.get("HUB_DEMO_DATA", "1") == "0" else []), children=children)
         workers = os.environ.get("WEB_CONCURRENCY", "2")
         commands = {
             "web": [str(BIN / "gunicorn"), "hub.wsgi", "--bind", f"{host}:{port}", "--workers", workers,
-                    "--threads", "4", "--access-logfile", "-"],
+                    "--threads", "4", "--access-logfile", "-", "--graceful-timeout", str(int(GRACE_SECONDS) - 1)],
             "worker": [str(BIN / "celery"), "-A", "hub", "worker", "--loglevel", "INFO", "--concurrency", "2"],
             "beat": [str(BIN / "celery"), "-A", "hub", "beat", "--loglevel", "INFO"],
         }  # fmt: skip
         for command in commands.values():
-            children.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603
+            _start(command, children)
         _say(f"LLM Usage Hub is running: open http://{host}:{port}/  (Ctrl-C stops web, worker and beat)")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -90,15 +154,7 @@ def main() -> int:
         _say(f"start-up step failed: {' '.join(exc.cmd[1:])}")
         return 1
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for child in children:
-            try:
-                child.wait(max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                child.kill()
+        _stop_children(children)
         embedded.stop(started)
         if started:
             _say(f"stopped embedded {', '.join(started)}")
