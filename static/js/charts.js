@@ -10,6 +10,9 @@
   const PALETTE = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#56b4e9", "#e69f00", "#8c6d00", "#332288"];
   const OTHER = "#8a94a6";
   const HEIGHT = 280;
+  // Tick steps for counts (requests, tokens): whole numbers only, never "2.5 requests".
+  const WHOLE = [];
+  for (let power = 1; power <= 1e15; power *= 10) WHOLE.push(power, 2 * power, 5 * power);
   const lang = document.documentElement.lang || "en";
 
   // Numbers and money as the pages write them in either language: grouped in thousands,
@@ -231,7 +234,8 @@
         scales: { x: { time: true, range: () => [first - built.step / 2, last + built.step / 2] } },
         axes: [
           { values: (u, splits) => splits.map((ts) => times.tick(ts)) },
-          { size: variant.unit === "ms" ? 84 : 64, values: (u, splits) => splits.map((v) => compact(v)) },
+          { size: variant.unit === "ms" ? 84 : 64, values: (u, splits) => splits.map((v) => compact(v)),
+            incrs: variant.unit === "count" ? WHOLE : undefined },
         ],
         legend: { live: true },
         cursor: { points: { show: false } },

@@ -47,6 +47,27 @@
     });
   });
 
+  // A table wider than the screen scrolls inside its box: make that box reachable with the
+  // keyboard (Tab, then the arrow keys) and name it after its table.
+  function scrollers() {
+    document.querySelectorAll(".scroll, .table-scroll").forEach((box) => {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        const caption = box.querySelector("caption");
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        if (caption) box.setAttribute("aria-label", caption.textContent.trim());
+      } else if (box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+  scrollers();
+  window.addEventListener("resize", scrollers);
+  window.addEventListener("load", scrollers);
+  document.addEventListener("toggle", scrollers, true);  // a <details> opened: its table shows
+
   // Filter forms put only what was chosen into the URL: a shared link carries no empty fields.
   document.querySelectorAll('form[method="get"]').forEach((form) => {
     form.addEventListener("formdata", (event) => {

@@ -95,3 +95,26 @@ def test_user_has_no_leaderboard_link_and_sees_the_dashboard_in_chinese(live_ser
     expect(page.get_by_text("今日请求数")).to_be_visible()
     expect(page.locator("[data-testid=chart-daily] canvas")).to_have_count(1)
     page.screenshot(path=f"{ARTIFACTS}/dashboard-zh.png", full_page=True)
+
+
+def test_chart_legends_show_totals_read_iso_dates_and_work_from_the_keyboard(live_server, log_in, admin_user, traffic):
+    page = log_in(admin_user)
+    legend = page.locator("figure[data-panel=chart-daily] .u-legend")
+    # Before any hover: each series with its total for the window, never a bare "name:".
+    expect(legend.locator(".u-series").first).to_contain_text("Totals for the period")
+    entry = legend.locator(".u-series", has_text="gpt-5")
+    expect(entry.locator(".u-value")).to_have_text("2")
+    # Hovering a bar: the day as the pages write it (ISO), not 11/29/2026.
+    over = page.locator("figure[data-panel=chart-daily] .u-over")
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    over.hover(position={"x": box["width"] - 8, "y": box["height"] / 2})
+    expect(legend.locator(".u-series").first).to_contain_text(timezone.localdate().strftime("%Y-%m-%d"))
+    page.mouse.move(0, 0)
+    # The legend from the keyboard: Tab to an entry, Enter hides its series, again shows it.
+    expect(entry).to_have_attribute("aria-pressed", "true")
+    entry.focus()
+    page.keyboard.press("Enter")
+    expect(entry).to_have_attribute("aria-pressed", "false")
+    page.keyboard.press(" ")
+    expect(entry).to_have_attribute("aria-pressed", "true")
