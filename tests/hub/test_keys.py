@@ -145,3 +145,18 @@ def test_each_keys_button_names_its_key_and_every_column_has_a_header(client, al
     assert '<th scope="col"></th>' not in page
     assert 'Disable <span class="visually-hidden">key “laptop”</span>' in page
     assert 'Disable <span class="visually-hidden">key “ci”</span>' in page
+
+
+def test_every_form_that_changes_something_answers_with_a_redirect(client, alice, make_key):
+    """Post/redirect/get: a reload after any of them repeats a GET, never the change."""
+    key = make_key(alice, "laptop").key
+    client.force_login(alice)
+    posts = [
+        ("/keys/", {"name": "ci", "scope_read": "on"}),
+        (f"/keys/{key.pk}/toggle/", {}),
+        ("/i18n/setlang/", {"language": "zh-hans", "next": "/keys/"}),
+        ("/logout/", {}),
+    ]
+    for url, data in posts:
+        response = client.post(url, data)
+        assert response.status_code == 302, url
