@@ -139,7 +139,7 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Numbers grouped in thousands in every language (Django leaves zh_Hans ungrouped).
-FORMAT_MODULE_PATH = ["hub.formats"]
+FORMAT_MODULE_PATH = ["hub.locale_formats"]
 USE_I18N = True
 USE_TZ = True
 # Stored in UTC; shown in SystemSettings.timezone, whose default this is.
