@@ -136,12 +136,16 @@ ACTIONS = {"keys-new": _create_key, "keys-refused": _refused_key_form, "menu-ope
 def _pages(page, base: str, *, admin: bool, alice_id: int) -> list[tuple[str, str]]:
     page.goto(f"{base}/logs/")
     detail = page.locator("table.logs tbody tr a").first.get_attribute("href")
+    page.goto(f"{base}/sessions/")
+    session = page.locator("main table a[href^='/sessions/']").first.get_attribute("href")
     pages = [
         ("home", "/"),
         ("logs", "/logs/"),
         ("logs-filtered", "/logs/?status=4xx&range=last_30_days"),
         ("detail", detail),
         ("tokens", "/tokens/?period=month"),
+        ("sessions", "/sessions/"),
+        ("session-detail", session),
         ("user-figures", f"/leaderboard/users/{alice_id}/"),
         ("leaderboard", "/leaderboard/?period=all"),
         ("keys", "/keys/"),
