@@ -88,7 +88,8 @@
   function lines(variant, panel) {
     const fmt = numberFormat(variant.unit, false);
     const times = timeFormats(panel.zone, panel.bucket);
-    const series = [{ label: panel.x_label, value: (u, ts) => (ts == null ? "" : times.full(ts)) }];
+    // The time entry shows the bucket under the pointer and no label or colon of its own.
+    const series = [{ label: "", value: (u, ts) => (ts == null ? "" : times.full(ts)) }];
     const data = [panel.x];
     variant.series.forEach((s) => {
       const color = s.color == null ? OTHER : PALETTE[s.color % PALETTE.length];
