@@ -65,7 +65,7 @@ def test_the_page_in_chinese(live_server, log_in, admin_user, traffic):
     page = log_in(admin_user)
     page.goto(f"{live_server.url}/availability/")
     page.get_by_label("Language").select_option("zh-hans")
-    page.wait_for_load_state()
+    page.get_by_role("button", name="Switch").click()  # no switch on a mere arrow key (WCAG 3.2.2)
     expect(page.get_by_role("heading", name="供应商可用性")).to_be_visible()
     expect(page.get_by_test_id("provider-anthropic-main")).to_contain_text("正常")
     page.screenshot(path=f"{ARTIFACTS}/availability-zh.png", full_page=True)
