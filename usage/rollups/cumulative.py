@@ -117,7 +117,9 @@ def read(*, group_by: Sequence[str]) -> list[dict]:
         raise ValueError(f"cannot group by {sorted(unknown)}")
     columns = (*GROUP, *SUMS)
     dirty, params = _dirty_parts(columns, (*GROUP, *(f"-COALESCE({name}, 0)" for name in SUMS)))
-    selected = ", ".join((*group_by, *(f"sum({name}) AS {name}" for name in SUMS)))
+    # bigint sums come back as numeric: cast back, so callers get ints (cost stays a Decimal)
+    sums = (f"sum({name})" + ("" if name == "cost" else "::bigint") + f" AS {name}" for name in SUMS)
+    selected = ", ".join((*group_by, *sums))
     grouped = f" GROUP BY {', '.join(group_by)}" if group_by else ""
     return _fetch(
         f"SELECT {selected} FROM (SELECT {', '.join(columns)} FROM usage_total{dirty}) AS parts{grouped}",  # noqa: S608
