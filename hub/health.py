@@ -47,9 +47,13 @@ def _migrations() -> str:
     return "ok"
 
 
+def _ping_redis() -> None:
+    cache._cache.get_client(write=True).ping()
+
+
 def _redis() -> str:
     try:
-        cache._cache.get_client(write=True).ping()
+        _ping_redis()
     except Exception as error:  # redis-py raises its own errors, not Django's
         return f"unreachable: {type(error).__name__}"
     return "ok"
