@@ -3,6 +3,7 @@ select, render."""
 
 from __future__ import annotations
 
+import gzip
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -321,7 +322,14 @@ def metrics(request):
         if status == 401:
             response["WWW-Authenticate"] = "Bearer"
         return response
-    body = prometheus.exposition()
-    if settings.METRICS_DJANGO:
-        body += generate_latest(REGISTRY)  # django-prometheus: this process's own figures
-    return HttpResponse(body, content_type="text/plain; version=0.0.4; charset=utf-8")
+    compressed = "gzip" in request.headers.get("Accept-Encoding", "")
+    body = prometheus.exposition(compressed=compressed)
+    if settings.METRICS_DJANGO:  # django-prometheus: this process's own figures
+        extra = generate_latest(REGISTRY)
+        # gzip members concatenate into one stream
+        body += gzip.compress(extra, compresslevel=1) if compressed else extra
+    response = HttpResponse(body, content_type="text/plain; version=0.0.4; charset=utf-8")
+    if compressed:
+        response["Content-Encoding"] = "gzip"
+    response["Vary"] = "Accept-Encoding"
+    return response

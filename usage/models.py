@@ -378,31 +378,47 @@ class UsageTotal(models.Model):
         return f"{self.model} ×{self.requests}"
 
 
-class UsageTotalHistogram(models.Model):
-    """The histograms of every rollup hour so far, per (provider, model, original model, status
-    class) only: few rows, so a scrape reads them without adding arrays. Kept with ``UsageTotal``."""
+class UsageTotalRoute(models.Model):
+    """The same sums per (provider, model, original model, endpoint, status class) only, with the
+    histograms: a few hundred rows, all a default scrape of /metrics reads. Kept with ``UsageTotal``."""
 
     provider = models.ForeignKey(
         "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
     )
     model = models.CharField(max_length=128)
     original_model = models.CharField(max_length=128)
+    endpoint = models.CharField(max_length=255)
     status_class = models.PositiveSmallIntegerField()
+    requests = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    streams = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_creation_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    reasoning_tokens = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=28, decimal_places=10, default=0)
+    priced = models.BigIntegerField(default=0)
+    zero_token_successes = models.BigIntegerField(default=0)
+    duration_sum = models.BigIntegerField(default=0)
+    duration_count = models.BigIntegerField(default=0)
+    ttft_sum = models.BigIntegerField(default=0)
+    ttft_count = models.BigIntegerField(default=0)
     latency_histogram = ArrayField(models.BigIntegerField(), null=True)
     ttft_histogram = ArrayField(models.BigIntegerField(), null=True)
     token_histogram = ArrayField(models.BigIntegerField(), null=True)
 
     class Meta:
-        db_table = "usage_total_histogram"
+        db_table = "usage_total_route"
         constraints = [
             models.UniqueConstraint(
-                fields=["provider", "model", "original_model", "status_class"],
-                name="usage_total_histogram_group", nulls_distinct=False,
+                fields=["provider", "model", "original_model", "endpoint", "status_class"],
+                name="usage_total_route_group", nulls_distinct=False,
             )
         ]  # fmt: skip
 
     def __str__(self) -> str:
-        return f"{self.model} ({self.status_class}xx)"
+        return f"{self.model} {self.endpoint} ({self.status_class}xx)"
 
 
 class RetentionState(models.Model):

@@ -238,6 +238,22 @@ def test_the_answer_is_cached_for_a_few_seconds_across_processes(traffic, client
     assert again.startswith(hub_part)
 
 
+def test_prometheus_gets_gzip_when_it_asks(traffic, client, metrics_key):
+    import gzip
+
+    plain = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {metrics_key}")
+    packed = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {metrics_key}", HTTP_ACCEPT_ENCODING="gzip")
+    assert packed["Content-Encoding"] == "gzip"
+    unpacked = gzip.decompress(packed.content)
+    assert "llm_hub_requests" in parse(unpacked)
+
+    def hub_lines(body: bytes) -> list[bytes]:
+        hub = body.split(b"# HELP python_")[0].splitlines()
+        return [line for line in hub if not line.startswith(b"llm_hub_metrics_collect_duration_seconds")]
+
+    assert hub_lines(unpacked) == hub_lines(plain.content)
+
+
 def test_django_prometheus_metrics_come_along(scrape, db):
     metrics = scrape()
     assert "django_http_requests_before_middlewares" in metrics

@@ -108,13 +108,27 @@ GROUP BY 1, user_id, key_id, provider_id, model, original_model, endpoint, COALE
 """  # noqa: S608  (built from constants)
 
 
+_COLUMNS = ", ".join(ROLLUP_COLUMNS)
+
+
 @cache
-def _rollup_sql() -> str:
-    columns = ", ".join(ROLLUP_COLUMNS)
+def _fresh_sql() -> str:
     return (
-        f"INSERT INTO usage_hourly ({columns}) SELECT {columns} FROM ("  # noqa: S608
+        f"INSERT INTO {cumulative.FRESH} ({_COLUMNS}) SELECT {_COLUMNS} FROM ("  # noqa: S608
         f"{rollup_select('created_at >= %(hour)s AND created_at < %(next)s')}) AS fresh"
     )
+
+
+def _stage_fresh(cursor, hour: datetime) -> None:
+    """The hour's new rollup rows, computed into a temporary table first: the totals are moved by
+    the difference between them and the rows they replace, before those are swapped."""
+    # Emptied at commit, reused by the session (as usage.bulk's staging table).
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {cumulative.FRESH} ON COMMIT DELETE ROWS AS "
+        f"SELECT {_COLUMNS} FROM usage_hourly WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {cumulative.FRESH}")
+    cursor.execute(_fresh_sql(), {"hour": hour, "next": hour + HOUR})
 
 
 _SUMS = ", ".join(SUM_FIELDS)
@@ -141,12 +155,12 @@ def rollup_hour(hour: datetime) -> bool:
             # be zero, and the counters read from them would go down). Only the mark goes.
             cursor.execute("UPDATE usage_rollup_hour SET dirty = false WHERE hour = %s", [hour])
             return True
-        cumulative.hour_removed(cursor, hour)
+        _stage_fresh(cursor, hour)
+        cumulative.hour_rewritten(cursor, hour)
         cursor.execute("DELETE FROM usage_hourly WHERE hour = %s", [hour])
         cursor.execute("DELETE FROM usage_hourly_brief WHERE hour = %s", [hour])
-        cursor.execute(_rollup_sql(), {"hour": hour, "next": hour + HOUR})
+        cursor.execute(f"INSERT INTO usage_hourly ({_COLUMNS}) SELECT {_COLUMNS} FROM {cumulative.FRESH}")  # noqa: S608
         cursor.execute(_BRIEF_SQL, {"hour": hour})
-        cumulative.hour_added(cursor, hour)
         # clock_timestamp(), not now(): each recompute its own stamp, even several in one
         # transaction (the closed-day cache keys on it).
         if version is None:
