@@ -79,7 +79,7 @@ def test_a_dirty_hour_is_rolled_up_before_its_rows_go(alice, make_request_row, n
     make_request_row(user=alice, created_at=hour, input_tokens=7)
     with connection.cursor() as cursor:  # rows written by an old version, never rolled up
         cursor.execute("DELETE FROM usage_hourly; DELETE FROM usage_hourly_brief; DELETE FROM usage_rollup_hour")
-        cursor.execute("DELETE FROM usage_total; DELETE FROM usage_total_histogram")
+        cursor.execute("DELETE FROM usage_total; DELETE FROM usage_total_route")
     retention_apply(now=NOW)
     assert UsageHourly.objects.get(hour=hour).input_tokens == 7
     assert UsageTotal.objects.get().input_tokens == 7
@@ -167,3 +167,11 @@ def test_two_purges_at_once_leave_exactly_the_rows_inside_the_period(alice, make
     assert kept_ids() == {inside.pk}
     # Outside a test's transaction the boundary partition is vacuumed after its rows go.
     assert any(result.vacuumed == ["message_request_p2026_03"] for result in results)
+
+
+def test_purged_hours_nobody_rolled_up_get_a_clean_state_once(alice, make_request_row, ninety_days):
+    make_request_row(user=alice, created_at=CUTOFF - timedelta(hours=1))
+    retention_apply(now=NOW)
+    since = CUTOFF - timedelta(hours=6)
+    assert rollups.rollup_unknown(since, CUTOFF) == 5  # the quiet hours before the one with rows
+    assert rollups.rollup_unknown(since, CUTOFF) == 0

@@ -5,6 +5,12 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+# Every rollup rewrites its groups' totals rows: leave room on each page for the new version
+# (HOT updates, pruned in place) and vacuum them early, or a scrape reads pages of dead rows.
+STORAGE = """
+ALTER TABLE usage_total SET (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 500);
+ALTER TABLE usage_total_route SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 200);
+"""
 # usage.rollups.cumulative adds arrays element by element (histograms); NULL is "nothing yet".
 FUNCTIONS = """
 CREATE FUNCTION usage_array_add(a bigint[], b bigint[]) RETURNS bigint[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -212,4 +218,5 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(FUNCTIONS, DROP_FUNCTIONS),
         migrations.RunSQL(FILL, migrations.RunSQL.noop),
+        migrations.RunSQL(STORAGE, migrations.RunSQL.noop),
     ]

@@ -153,7 +153,11 @@ def rollup_hour(hour: datetime) -> bool:
         if _purged(cursor, hour):
             # Retention took the hour's rows: its rollups are final (recomputed now they would
             # be zero, and the counters read from them would go down). Only the mark goes.
-            cursor.execute("UPDATE usage_rollup_hour SET dirty = false WHERE hour = %s", [hour])
+            cursor.execute(
+                "INSERT INTO usage_rollup_hour (hour, dirty, version, rolled_at) "
+                "VALUES (%s, false, 1, clock_timestamp()) ON CONFLICT (hour) DO UPDATE SET dirty = false",
+                [hour],
+            )
             return True
         _stage_fresh(cursor, hour)
         cumulative.hour_rewritten(cursor, hour)
