@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from hub.models import ApiKey, TaskRun, User
-from providers.models import Provider
+from providers.models import Provider, ProviderState, ProviderStatus
 from sessions_app.models import Session
 from sessions_app.selectors import active_boundary
 from usage.models import LATENCY_BOUNDS_MS, TOKEN_BOUNDS, TOKEN_HISTOGRAM_KINDS
@@ -302,6 +302,10 @@ def _gauges(out: _Text, now: datetime, options: dict) -> None:
     for key in soonest[: options["TOP_KEYS"]]:
         out.sample("llm_hub_api_key_expiry_seconds", _labels(("key", "name", "owner"),
                    (key.prefix, key.name, key.owner.username)), (key.expires_at - now).total_seconds())  # fmt: skip
+    out.family("llm_hub_provider_up", "gauge", "1 if the provider's status is up, 0 if down (absent while unknown).")
+    states = ProviderStatus.objects.exclude(state=ProviderState.UNKNOWN).values_list("provider__name", "state")
+    for name, state in states.order_by("provider__name"):
+        out.sample("llm_hub_provider_up", _labels(("provider",), (name,)), int(state == ProviderState.UP))
     _task_runs(out)
 
 

@@ -15,6 +15,7 @@ def dashboard_warm(now=None) -> bool:
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@recorded
 def provider_statuses_refresh() -> int:
     """Every minute (Celery beat): each provider's status from its last 15 minutes of traffic,
     stored through the providers service (which records a change once). Returns how many changed."""

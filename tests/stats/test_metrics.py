@@ -189,6 +189,18 @@ def test_gauges_tell_the_newest_request_and_task_runs(traffic, scrape):
     assert total(metrics["llm_hub_task_runs"], "llm_hub_task_runs_total", task=task) == 1
 
 
+def test_provider_up_follows_the_status_snapshot(traffic, scrape):
+    from django.utils import timezone
+
+    from providers.models import ProviderState, ProviderStatus
+
+    now = timezone.now()
+    ProviderStatus.objects.create(provider=traffic["openai"], state=ProviderState.UP, since=now, computed_at=now)
+    ProviderStatus.objects.create(provider=traffic["anthropic"], state=ProviderState.DOWN, since=now, computed_at=now)
+    samples = {s.labels["provider"]: s.value for s in scrape()["llm_hub_provider_up"]}
+    assert samples == {"openai": 1, "anthropic": 0}
+
+
 def test_key_expiry_is_exposed_for_keys_that_expire(admin_user, make_key, scrape):
     make_key(admin_user, "ci", expires_at=datetime.now(UTC) + timedelta(days=2))
     samples = scrape()["llm_hub_api_key_expiry_seconds"]

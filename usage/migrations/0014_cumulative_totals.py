@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("hub", "0001_initial"),
         ("providers", "0002_shipped_prices"),
-        ("usage", "0011_rollup_sums_shared"),
+        ("usage", "0013_minute_rollups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
