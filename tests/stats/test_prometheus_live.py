@@ -224,7 +224,8 @@ def dashboard_expressions() -> list[tuple[str, str]]:
 def test_a_real_prometheus_answers_the_dashboard_and_higress_promql(ingest_key, prometheus_binary, tmp_path):
     with web_server() as hub, prometheus(prometheus_binary, hub.removeprefix("http://"), tmp_path) as server:
         for _round in range(6):  # records arrive between scrapes, so rates have something to show
-            ingest(hub, ingest_key, records(15))
+            # two minutes back: the providers' status reads whole minutes
+            ingest(hub, ingest_key, records(15, offset_minutes=2))
             time.sleep(1.5)
         provider_statuses_refresh()  # what beat does every minute: the providers' status snapshot
         time.sleep(4)  # the last ingest scraped, past the hub's cache
