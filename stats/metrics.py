@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import math
+import operator
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -99,10 +101,10 @@ class _Text:
         self.lines.append(f"{name}{{{labels}}} {_number(value)}" if labels else f"{name} {_number(value)}")
 
     def histogram(self, name: str, labels: str, counts: Sequence[int], bounds: Sequence[str], total: float) -> None:
-        running, prefix, lines = 0, f'{name}_bucket{{{labels}{"," if labels else ""}le="', self.lines
-        for le, count in zip(bounds, counts, strict=True):
-            running += count
-            lines.append(f'{prefix}{le}"}} {running}')
+        prefix = f'{name}_bucket{{{labels}{"," if labels else ""}le="'
+        cumulative_counts = list(itertools.accumulate(counts))
+        self.lines.extend(f'{prefix}{le}"}} {count}' for le, count in zip(bounds, cumulative_counts, strict=True))
+        running = cumulative_counts[-1] if cumulative_counts else 0
         self.sample(f"{name}_count", labels, running)
         self.sample(f"{name}_sum", labels, total)
 
@@ -245,9 +247,7 @@ def _histograms(out: _Text, routes: list[dict], labels: _Labels) -> None:
         if found is None:
             found = target[key] = [[0] * length, 0.0]
         if counts:
-            bucket = found[0]
-            for index, count in enumerate(counts):
-                bucket[index] += count
+            found[0] = list(map(operator.add, found[0], counts))  # element-wise, in C
         found[1] += total
 
     for row in routes:
