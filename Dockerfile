@@ -9,6 +9,7 @@ COPY hub hub
 COPY providers providers
 COPY usage usage
 COPY sessions_app sessions_app
+COPY stats stats
 COPY templates templates
 COPY static static
 COPY locale locale

@@ -23,6 +23,7 @@ run: $(VENV)/.installed
 ## The whole suite, browser tests included, against real PostgreSQL and Redis.
 test: $(VENV)/.installed-dev
 	@./tests/install-chromium.sh
+	@command -v prometheus >/dev/null || ./tests/install-prometheus.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

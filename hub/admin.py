@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from hub.models import ApiKey, SystemSettings, User
+from hub.models import ApiKey, SystemSettings, TaskRun, User
 from hub.services import api_key_create
 from hub.signals import has_history
 
@@ -84,7 +84,7 @@ class ApiKeyAdmin(KeepsHistoryAdmin):
         "last_used_at",
         "created_at",
     )
-    list_filter = ("enabled", "scope_ingest", "scope_read")
+    list_filter = ("enabled", "scope_ingest", "scope_read", "scope_metrics")
     search_fields = ("name", "prefix", "owner__username", "owner__display_name")
     list_select_related = ("owner",)
     autocomplete_fields = ("owner",)
@@ -92,7 +92,7 @@ class ApiKeyAdmin(KeepsHistoryAdmin):
     readonly_fields = ("prefix", "last_used_at", "created_at")
 
     def get_fields(self, request, obj=None):
-        fields = ["name", "owner", "enabled", "scope_ingest", "scope_read", "expires_at"]
+        fields = ["name", "owner", "enabled", "scope_ingest", "scope_read", "scope_metrics", "expires_at"]
         return fields + (["prefix", "last_used_at", "created_at"] if obj else [])
 
     @admin.display(description=_("scopes"))
@@ -102,7 +102,7 @@ class ApiKeyAdmin(KeepsHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        fields = ("owner", "name", "scope_ingest", "scope_read", "expires_at", "enabled")
+        fields = ("owner", "name", "scope_ingest", "scope_read", "scope_metrics", "expires_at", "enabled")
         created = api_key_create(**{name: getattr(obj, name) for name in fields})
         obj.pk = created.key.pk
         obj.prefix = created.key.prefix
@@ -171,3 +171,44 @@ admin.site.unregister(Group)
 admin.site.site_header = _("LLM Usage Hub administration")
 admin.site.site_title = _("LLM Usage Hub")
 admin.site.index_title = _("Administration")
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(admin.ModelAdmin):
+    """One page with every scheduled task's last run, and when beat runs it next."""
+
+    list_display = (
+        "task", "schedule", "outcome", "started_at", "duration", "last_success_at", "runs", "failures", "detail",
+    )  # fmt: skip
+    list_filter = ("outcome",)
+    ordering = ("task",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("schedule"))
+    def schedule(self, obj: TaskRun) -> str:
+        return beat_schedule().get(obj.task, "—")
+
+    @admin.display(description=_("duration (s)"), ordering="duration_seconds")
+    def duration(self, obj: TaskRun) -> str:
+        return "—" if obj.duration_seconds is None else f"{obj.duration_seconds:.2f}"
+
+
+def beat_schedule() -> dict[str, str]:
+    """Task name -> when Celery beat runs it, as configured in settings."""
+    from django.conf import settings
+
+    found = {}
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        schedule = entry["schedule"]
+        found[entry["task"]] = (
+            f"every {schedule:g} s" if isinstance(schedule, int | float) else str(schedule).strip("<>")
+        )
+    return found

@@ -99,3 +99,62 @@ class HasScope(permissions.BasePermission):
             self.message = _("This API key lacks the '%(scope)s' scope.") % {"scope": scope}
             return False
         return True
+
+
+def metrics_access(request) -> int:
+    """Whether a request may read /metrics: 200, or the status to answer (401 no or unknown
+    credentials, 403 a key without the ``metrics`` scope or not owned by an admin). A bearer key
+    with the scope, owned by an admin, is accepted; so is a client address in
+    ``METRICS["ALLOWED_IPS"]`` (addresses, networks or host names, e.g. compose's ``prometheus``)."""
+    from hub.services import api_key_authenticate, api_key_touch
+
+    header = authentication.get_authorization_header(request).decode("latin-1")
+    scheme, _sep, secret = header.partition(" ")
+    if scheme.lower() == "bearer" and secret.strip():
+        key = api_key_authenticate(secret.strip())
+        if key is None or not key.is_usable:
+            return 401
+        if not key.scope_metrics or not key.owner.is_admin:
+            return 403
+        api_key_touch(key=key)
+        return 200
+    return 200 if address_allowed(request.META.get("REMOTE_ADDR", "")) else 401
+
+
+_resolved: dict[str, tuple[float, set]] = {}
+_RESOLVE_SECONDS = 60
+
+
+def _addresses(name: str) -> set:
+    """The addresses a host name resolves to, looked up at most once a minute."""
+    import socket
+    import time
+
+    found = _resolved.get(name)
+    if found and time.monotonic() - found[0] < _RESOLVE_SECONDS:
+        return found[1]
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        addresses = set()
+    _resolved[name] = (time.monotonic(), addresses)
+    return addresses
+
+
+def address_allowed(address: str) -> bool:
+    import ipaddress
+
+    from django.conf import settings
+
+    try:
+        client = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for entry in settings.METRICS["ALLOWED_IPS"]:
+        try:
+            if client in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            if address in _addresses(entry):  # not an address: a host name
+                return True
+    return False

@@ -89,6 +89,10 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
     scope_ingest = models.BooleanField(_("may push records (ingest)"), default=True)
     scope_read = models.BooleanField(_("may read logs and statistics (read)"), default=True)
+    scope_metrics = models.BooleanField(
+        _("may be scraped for metrics (metrics)"), default=False,
+        help_text=_("Lets Prometheus read /metrics with this key; only a key owned by an admin is accepted."),
+    )  # fmt: skip
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     objects = ApiKeyQuerySet.as_manager()
@@ -104,7 +108,8 @@ class ApiKey(models.Model):
 
     @property
     def scopes(self) -> list[str]:
-        return [name for name, on in (("ingest", self.scope_ingest), ("read", self.scope_read)) if on]
+        switches = (("ingest", self.scope_ingest), ("read", self.scope_read), ("metrics", self.scope_metrics))
+        return [name for name, on in switches if on]
 
     @property
     def is_expired(self) -> bool:
@@ -115,7 +120,7 @@ class ApiKey(models.Model):
         return self.enabled and not self.is_expired and self.owner.is_active
 
     def clean(self) -> None:
-        if not (self.scope_ingest or self.scope_read):
+        if not (self.scope_ingest or self.scope_read or self.scope_metrics):
             raise ValidationError(_("A key needs at least one scope."))
 
 
@@ -239,3 +244,32 @@ class SystemSettings(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+class TaskRun(models.Model):
+    """The last run of one scheduled task (one row per task), written by ``hub.taskruns.recorded``
+    around every Celery beat task, so admins see on one page, and Prometheus as metrics, whether
+    rollups, partitions, retention and the rest still run and how long they take."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", _("running")
+        OK = "ok", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    task = models.CharField(_("task"), max_length=200, primary_key=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    started_at = models.DateTimeField(_("last started"))
+    finished_at = models.DateTimeField(_("last finished"), null=True)
+    duration_seconds = models.FloatField(_("duration (s)"), null=True)
+    detail = models.TextField(_("result or error"), blank=True)
+    runs = models.BigIntegerField(_("runs"), default=0)
+    failures = models.BigIntegerField(_("failures"), default=0)
+    last_success_at = models.DateTimeField(_("last success"), null=True)
+
+    class Meta:
+        verbose_name = _("scheduled task run")
+        verbose_name_plural = _("scheduled task runs")
+        ordering = ["task"]
+
+    def __str__(self) -> str:
+        return self.task

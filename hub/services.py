@@ -30,6 +30,7 @@ def api_key_create(
     name: str,
     scope_ingest: bool = True,
     scope_read: bool = True,
+    scope_metrics: bool = False,
     expires_at: datetime | None = None,
     enabled: bool = True,
 ) -> CreatedKey:
@@ -42,6 +43,7 @@ def api_key_create(
             secret_hash=hash_key_secret(secret),
             scope_ingest=scope_ingest,
             scope_read=scope_read,
+            scope_metrics=scope_metrics,
             expires_at=expires_at,
             enabled=enabled,
         )

@@ -4,10 +4,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from hub import views
+from hub import health, views
 
 urlpatterns = [
     # The project URLconf is where the apps meet; hub's own views never import the apps to its right.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", include("stats.urls")),
     path("", include("sessions_app.urls")),
     path("", include("usage.urls")),

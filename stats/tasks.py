@@ -1,8 +1,11 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from hub.taskruns import recorded
+
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@recorded
 def dashboard_warm(now=None) -> bool:
     """Read the admins' 30-day chart once so its closed days wait in the cache (see
     ``stats.selectors.warm_dashboard``). Called in the rollup worker after each run."""
@@ -12,6 +15,7 @@ def dashboard_warm(now=None) -> bool:
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@recorded
 def provider_statuses_refresh() -> int:
     """Every minute (Celery beat): each provider's status from its last 15 minutes of traffic,
     stored through the providers service (which records a change once). Returns how many changed."""

@@ -9,6 +9,7 @@ urlpatterns = [
     path("leaderboard/users/<int:pk>/", views.leaderboard_user, name="leaderboard-user"),
     path("tokens/", views.tokens, name="tokens"),
     path("availability/", views.availability, name="availability"),
+    path("metrics", views.metrics, name="metrics"),
     path("api/v1/stats/overview", api.OverviewView.as_view(), name="api-stats-overview"),
     path("api/v1/stats/leaderboard", api.LeaderboardView.as_view(), name="api-stats-leaderboard"),
     path("api/v1/stats/tokens", api.TokensView.as_view(), name="api-stats-tokens"),

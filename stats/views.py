@@ -3,23 +3,31 @@ select, render."""
 
 from __future__ import annotations
 
+import gzip
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import REGISTRY, generate_latest
 
+from hub.authentication import metrics_access
 from hub.models import ApiKey, SystemSettings, User
 from hub.visibility import LEADERBOARD_REFUSAL, may_see_leaderboard, may_see_logs_of, sees_everything
 from providers.models import Provider, ProviderStatus
 from providers.services import provider_status_events
 from sessions_app import selectors as sessions
 from stats import charts, selectors
+from stats import metrics as prometheus
 from stats.availability import (
     DEFAULT_WINDOW,
     STATUS_WINDOW,
@@ -301,3 +309,27 @@ def availability(request):
         "relative_error_percent": round(data["relative_error"] * 100),
     }  # fmt: skip
     return render(request, "stats/availability.html", context)
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus scrape endpoint (README "Metrics"): a key with the metrics scope or an allowed address."""
+    status = metrics_access(request)
+    if status != 200:
+        response = HttpResponse(status=status, content_type="text/plain; charset=utf-8")
+        response.content = b"A key with the metrics scope, owned by an admin, or an allowed address is needed.\n"
+        if status == 401:
+            response["WWW-Authenticate"] = "Bearer"
+        return response
+    compressed = "gzip" in request.headers.get("Accept-Encoding", "")
+    body = prometheus.exposition(compressed=compressed)
+    if settings.METRICS_DJANGO:  # django-prometheus: this process's own figures
+        extra = generate_latest(REGISTRY)
+        # gzip members concatenate into one stream
+        body += gzip.compress(extra, compresslevel=1) if compressed else extra
+    response = HttpResponse(body, content_type="text/plain; version=0.0.4; charset=utf-8")
+    if compressed:
+        response["Content-Encoding"] = "gzip"
+    response["Vary"] = "Accept-Encoding"
+    return response

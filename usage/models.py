@@ -148,6 +148,12 @@ LATENCY_BOUNDS_MS = (
     50, 100, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000,
     60_000, 120_000, 300_000,
 )  # fmt: skip
+# Upper bounds (inclusive) of the per-request token-count histogram: OpenTelemetry's advice for
+# gen_ai.client.token.usage. One histogram per kind, in TOKEN_HISTOGRAM_KINDS order, concatenated.
+TOKEN_BOUNDS = (
+    1, 4, 16, 64, 256, 1_024, 4_096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864,
+)  # fmt: skip
+TOKEN_HISTOGRAM_KINDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
 class RollupSums(models.Model):
@@ -193,6 +199,13 @@ class UsageHourly(RollupSums):
     endpoint = models.CharField(max_length=255)
     status_class = models.PositiveSmallIntegerField(help_text="status_code // 100; 0 when none was recorded")
     latency_histogram = ArrayField(models.BigIntegerField(), help_text="request counts per LATENCY_BOUNDS_MS bucket")
+    ttft_histogram = ArrayField(
+        models.BigIntegerField(), null=True, help_text="request counts per LATENCY_BOUNDS_MS bucket of TTFT"
+    )
+    token_histogram = ArrayField(
+        models.BigIntegerField(), null=True,
+        help_text="request counts per TOKEN_BOUNDS bucket (inclusive), for each of TOKEN_HISTOGRAM_KINDS in turn",
+    )  # fmt: skip
 
     class Meta:
         db_table = "usage_hourly"
@@ -317,3 +330,107 @@ class RollupMinute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.minute:%Y-%m-%d %H:%M} {'dirty' if self.dirty else 'clean'}"
+
+
+class UsageTotal(models.Model):
+    """The sums of every rollup hour so far, per (user, key, provider, model, original model,
+    endpoint, status class): what /metrics' counters read, in one small table instead of every
+    hour. Kept by ``usage.rollups.cumulative`` in the transaction that rewrites an hour (its old
+    rows subtracted, its new ones added). Rollups outlive retention, so these never go down."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    key = models.ForeignKey("hub.ApiKey", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False)
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )
+    model = models.CharField(max_length=128)
+    original_model = models.CharField(max_length=128)
+    endpoint = models.CharField(max_length=255)
+    status_class = models.PositiveSmallIntegerField()
+    requests = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    streams = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_creation_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    reasoning_tokens = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=28, decimal_places=10, default=0)
+    priced = models.BigIntegerField(default=0)
+    zero_token_successes = models.BigIntegerField(default=0)
+    duration_sum = models.BigIntegerField(default=0)
+    duration_count = models.BigIntegerField(default=0)
+    ttft_sum = models.BigIntegerField(default=0)
+    ttft_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "usage_total"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key", "provider", "model", "original_model", "endpoint", "status_class"],
+                name="usage_total_group", nulls_distinct=False,
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.model} ×{self.requests}"
+
+
+class UsageTotalRoute(models.Model):
+    """The same sums per (provider, model, original model, endpoint, status class) only, with the
+    histograms: a few hundred rows, all a default scrape of /metrics reads. Kept with ``UsageTotal``."""
+
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )
+    model = models.CharField(max_length=128)
+    original_model = models.CharField(max_length=128)
+    endpoint = models.CharField(max_length=255)
+    status_class = models.PositiveSmallIntegerField()
+    requests = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    streams = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_creation_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    reasoning_tokens = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=28, decimal_places=10, default=0)
+    priced = models.BigIntegerField(default=0)
+    zero_token_successes = models.BigIntegerField(default=0)
+    duration_sum = models.BigIntegerField(default=0)
+    duration_count = models.BigIntegerField(default=0)
+    ttft_sum = models.BigIntegerField(default=0)
+    ttft_count = models.BigIntegerField(default=0)
+    latency_histogram = ArrayField(models.BigIntegerField(), null=True)
+    ttft_histogram = ArrayField(models.BigIntegerField(), null=True)
+    token_histogram = ArrayField(models.BigIntegerField(), null=True)
+
+    class Meta:
+        db_table = "usage_total_route"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "model", "original_model", "endpoint", "status_class"],
+                name="usage_total_route_group", nulls_distinct=False,
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.endpoint} ({self.status_class}xx)"
+
+
+class RetentionState(models.Model):
+    """How far retention has purged (one row): every request created before ``purged_before`` is
+    gone, and the rollups of those hours are final (a recompute would find no rows and zero
+    them, lowering counters that must never go down)."""
+
+    purged_before = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "usage_retention_state"
+
+    def __str__(self) -> str:
+        return f"purged before {self.purged_before}"

@@ -1,8 +1,11 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from hub.taskruns import recorded
+
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@recorded
 def partitions_ensure_ahead() -> list[str]:
     """Keep the next months' partitions of message_request ready before rows arrive."""
     from usage.partitions import ensure_ahead
@@ -11,14 +14,18 @@ def partitions_ensure_ahead() -> list[str]:
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def retention_apply() -> list[str]:
-    """Drop the months of request logs older than the retention period."""
+@recorded
+def retention_apply() -> dict:
+    """Purge the request logs older than the retention period (whole months dropped, the rest
+    of the boundary month deleted an hour at a time)."""
     from usage.retention import retention_apply as apply
 
-    return apply()
+    purge = apply()
+    return {"cutoff": purge.cutoff.isoformat(), "dropped": purge.dropped, "deleted": purge.deleted}
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@recorded
 def rollups_process(limit: int = 500) -> int:
     """Roll up the hours and minutes marked dirty by writers (also swept by beat every minute)
     and the recent hours nobody wrote to, drop minutes past the longest availability window,

@@ -184,6 +184,29 @@ SPECTACULAR_SETTINGS = {
 }
 INGEST_MAX_BODY_BYTES = env.integer("INGEST_MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=1024)
 
+# --- metrics (/metrics; README "Metrics") ------------------------------------------
+METRICS = {
+    # Who may scrape without a key: addresses, networks (10.0.0.0/8) or host names (compose's "prometheus").
+    "ALLOWED_IPS": env.listing("METRICS_ALLOWED_IPS", ""),
+    "PER_USER": env.flag("METRICS_PER_USER", False),
+    "PER_KEY": env.flag("METRICS_PER_KEY", False),
+    "TOP_MODELS": env.integer("METRICS_TOP_MODELS", 50, minimum=1),
+    "TOP_USERS": env.integer("METRICS_TOP_USERS", 50, minimum=1),
+    "TOP_KEYS": env.integer("METRICS_TOP_KEYS", 50, minimum=1),
+    "CACHE_SECONDS": env.integer("METRICS_CACHE_SECONDS", 5),
+}
+# django-prometheus: process, request and database metrics beside the hub's own (NetBox's way:
+# one switch wraps the middleware and swaps the database backend for its counting one).
+METRICS_DJANGO = env.flag("METRICS_DJANGO", True)
+if METRICS_DJANGO:
+    INSTALLED_APPS.append("django_prometheus")
+    MIDDLEWARE = [
+        "django_prometheus.middleware.PrometheusBeforeMiddleware",
+        *MIDDLEWARE,
+        "django_prometheus.middleware.PrometheusAfterMiddleware",
+    ]
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+
 # --- Celery -----------------------------------------------------------------------
 CELERY_BROKER_URL = env.celery_broker_url(REDIS_URL)
 CELERY_TASK_IGNORE_RESULT = True

@@ -16,6 +16,9 @@ SESSION_COOKIE_HTTPONLY = True
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = flag("SECURE_SSL_REDIRECT", True)
+    # Load balancers, compose health checks and Prometheus call these over plain HTTP inside
+    # the network: answering them with a redirect to HTTPS would fail every one.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = integer("SECURE_HSTS_SECONDS", 31536000)

@@ -91,10 +91,10 @@ def test_a_purge_rebuilds_the_sessions_it_cut_and_removes_the_ones_it_emptied(al
     requests_store([
         row(alice, 1, session="gone", at=datetime(2026, 1, 30, tzinfo=UTC)),
         row(alice, 2, session="cut", at=datetime(2026, 1, 31, 23, tzinfo=UTC)),
-        row(alice, 3, session="cut", at=datetime(2026, 2, 1, 1, tzinfo=UTC)),
+        row(alice, 3, session="cut", at=datetime(2026, 2, 14, 1, tzinfo=UTC)),  # the cutoff is Feb 14 00:00
         row(alice, 4, session="kept", at=datetime(2026, 5, 1, tzinfo=UTC)),
     ])  # fmt: skip
-    assert retention_apply(now=datetime(2026, 5, 15, tzinfo=UTC)) == ["message_request_p2026_01"]
+    assert retention_apply(now=datetime(2026, 5, 15, tzinfo=UTC)).dropped == ["message_request_p2026_01"]
     assert not Session.objects.filter(session_id="gone").exists()
     assert stored(alice, "cut") == from_raw_rows(alice, "cut") and stored(alice, "cut")["requests"] == 1
     assert stored(alice, "kept")["requests"] == 1

@@ -8,9 +8,9 @@
 - ``shape``: what a rollup row groups by and sums.
 """
 
+from usage.rollups import cumulative
 from usage.rollups.compute import (
     UNKNOWN_HOURS_WINDOW,
-    forget_months,
     mark_hours,
     mark_range,
     rollup_dirty,
@@ -21,6 +21,6 @@ from usage.rollups.read import plan, totals
 from usage.rollups.shape import BRIEF_FIELDS, GROUP_FIELDS, HOUR, SUM_FIELDS, floor_hour
 
 __all__ = [
-    "BRIEF_FIELDS", "GROUP_FIELDS", "HOUR", "SUM_FIELDS", "UNKNOWN_HOURS_WINDOW", "floor_hour", "forget_months",
+    "BRIEF_FIELDS", "GROUP_FIELDS", "HOUR", "SUM_FIELDS", "UNKNOWN_HOURS_WINDOW", "cumulative", "floor_hour",
     "mark_hours", "mark_range", "plan", "rollup_dirty", "rollup_hour", "rollup_unknown", "totals",
 ]  # fmt: skip

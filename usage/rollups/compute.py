@@ -10,14 +10,15 @@ hour) or after a crash leaves the same rows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.db import connection, transaction
 
 from usage.definitions import condition_sql
-from usage.models import LATENCY_BOUNDS_MS, RollupHour, UsageHourly, UsageHourlyBrief
+from usage.models import LATENCY_BOUNDS_MS, TOKEN_BOUNDS, TOKEN_HISTOGRAM_KINDS, RetentionState, RollupHour
+from usage.rollups import cumulative
 from usage.rollups.shape import HOUR, SUM_FIELDS, check_hour, floor_hour
 
 logger = logging.getLogger(__name__)
@@ -57,36 +58,77 @@ def mark_range(start: datetime, end: datetime) -> None:
         )
 
 
-def _histogram_sql() -> str:
-    bounds = (0, *LATENCY_BOUNDS_MS)
+def _histogram_sql(column: str, bounds: Sequence[int], *, inclusive: bool = False) -> str:
+    """Counts of ``column`` per bucket: [low, high) of LATENCY_BOUNDS_MS, or (low, high] of
+    inclusive bounds (TOKEN_BOUNDS); the last bucket is open-ended; NULLs are in none."""
     parts = []
-    for index, low in enumerate(bounds):
-        high = bounds[index + 1] if index + 1 < len(bounds) else None
-        condition = f"duration_ms >= {low}" + (f" AND duration_ms < {high}" if high else "")
-        parts.append(f"count(*) FILTER (WHERE {condition})")
-    return "ARRAY[" + ", ".join(parts) + "]::bigint[]"
+    if inclusive:
+        for index, high in enumerate(bounds):
+            low = bounds[index - 1] if index else None
+            parts.append(f"{column} <= {high}" + (f" AND {column} > {low}" if low is not None else ""))
+        parts.append(f"{column} > {bounds[-1]}")
+    else:
+        edges = (0, *bounds)
+        for index, low in enumerate(edges):
+            high = edges[index + 1] if index + 1 < len(edges) else None
+            parts.append(f"{column} >= {low}" + (f" AND {column} < {high}" if high else ""))
+    return ", ".join(f"count(*) FILTER (WHERE {part})" for part in parts)
+
+
+#: the columns of a usage_hourly row, in the order ``rollup_select`` gives them
+ROLLUP_COLUMNS = (
+    "hour", "user_id", "key_id", "provider_id", "model", "original_model", "endpoint", "status_class",
+    "requests", "errors", "streams", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
+    "reasoning_tokens", "cost", "priced", "zero_token_successes", "duration_sum", "duration_count", "ttft_sum",
+    "ttft_count", "latency_histogram", "ttft_histogram", "token_histogram",
+)  # fmt: skip
+
+
+def rollup_select(where: str) -> str:
+    """The rollup rows (ROLLUP_COLUMNS) of the raw rows matching ``where``, per UTC hour. The error
+    and zero-token conditions are the log filters' own Q objects, compiled."""
+    tokens = ", ".join(_histogram_sql(kind, TOKEN_BOUNDS, inclusive=True) for kind in TOKEN_HISTOGRAM_KINDS)
+    return f"""
+SELECT date_trunc('hour', created_at, 'UTC') AS hour, user_id, key_id, provider_id, model, original_model, endpoint,
+    COALESCE(status_code / 100, 0) AS status_class,
+    count(*) AS requests, count(*) FILTER (WHERE {condition_sql("ERROR")}) AS errors,
+    count(*) FILTER (WHERE is_stream) AS streams,
+    sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+    sum(cache_creation_tokens) AS cache_creation_tokens, sum(cache_read_tokens) AS cache_read_tokens,
+    sum(reasoning_tokens) AS reasoning_tokens, sum(cost) AS cost, count(cost) AS priced,
+    count(*) FILTER (WHERE {condition_sql("ZERO_TOKENS")}) AS zero_token_successes,
+    COALESCE(sum(duration_ms), 0) AS duration_sum, count(duration_ms) AS duration_count,
+    COALESCE(sum(ttft_ms), 0) AS ttft_sum, count(ttft_ms) AS ttft_count,
+    ARRAY[{_histogram_sql("duration_ms", LATENCY_BOUNDS_MS)}]::bigint[] AS latency_histogram,
+    ARRAY[{_histogram_sql("ttft_ms", LATENCY_BOUNDS_MS)}]::bigint[] AS ttft_histogram,
+    ARRAY[{tokens}]::bigint[] AS token_histogram
+FROM message_request
+WHERE ({where}) AND deleted_at IS NULL
+GROUP BY 1, user_id, key_id, provider_id, model, original_model, endpoint, COALESCE(status_code / 100, 0)
+"""  # noqa: S608  (built from constants)
+
+
+_COLUMNS = ", ".join(ROLLUP_COLUMNS)
 
 
 @cache
-def _rollup_sql() -> str:
-    # The error and zero-token conditions are the log filters' own Q objects, compiled.
-    return f"""
-INSERT INTO usage_hourly (
-    hour, user_id, key_id, provider_id, model, original_model, endpoint, status_class,
-    requests, errors, streams, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens,
-    reasoning_tokens, cost, priced, zero_token_successes, duration_sum, duration_count, ttft_sum, ttft_count,
-    latency_histogram
-)
-SELECT %(hour)s, user_id, key_id, provider_id, model, original_model, endpoint, COALESCE(status_code / 100, 0),
-    count(*), count(*) FILTER (WHERE {condition_sql("ERROR")}), count(*) FILTER (WHERE is_stream),
-    sum(input_tokens), sum(output_tokens), sum(cache_creation_tokens), sum(cache_read_tokens), sum(reasoning_tokens),
-    sum(cost), count(cost), count(*) FILTER (WHERE {condition_sql("ZERO_TOKENS")}),
-    COALESCE(sum(duration_ms), 0), count(duration_ms), COALESCE(sum(ttft_ms), 0), count(ttft_ms),
-    {_histogram_sql()}
-FROM message_request
-WHERE created_at >= %(hour)s AND created_at < %(next)s AND deleted_at IS NULL
-GROUP BY user_id, key_id, provider_id, model, original_model, endpoint, COALESCE(status_code / 100, 0)
-"""
+def _fresh_sql() -> str:
+    return (
+        f"INSERT INTO {cumulative.FRESH} ({_COLUMNS}) SELECT {_COLUMNS} FROM ("  # noqa: S608
+        f"{rollup_select('created_at >= %(hour)s AND created_at < %(next)s')}) AS fresh"
+    )
+
+
+def _stage_fresh(cursor, hour: datetime) -> None:
+    """The hour's new rollup rows, computed into a temporary table first: the totals are moved by
+    the difference between them and the rows they replace, before those are swapped."""
+    # Emptied at commit, reused by the session (as usage.bulk's staging table).
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {cumulative.FRESH} ON COMMIT DELETE ROWS AS "
+        f"SELECT {_COLUMNS} FROM usage_hourly WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {cumulative.FRESH}")
+    cursor.execute(_fresh_sql(), {"hour": hour, "next": hour + HOUR})
 
 
 _SUMS = ", ".join(SUM_FIELDS)
@@ -108,9 +150,20 @@ def rollup_hour(hour: datetime) -> bool:
         cursor.execute("SELECT version FROM usage_rollup_hour WHERE hour = %s", [hour])
         found = cursor.fetchone()
         version = found[0] if found else None
+        if _purged(cursor, hour):
+            # Retention took the hour's rows: its rollups are final (recomputed now they would
+            # be zero, and the counters read from them would go down). Only the mark goes.
+            cursor.execute(
+                "INSERT INTO usage_rollup_hour (hour, dirty, version, rolled_at) "
+                "VALUES (%s, false, 1, clock_timestamp()) ON CONFLICT (hour) DO UPDATE SET dirty = false",
+                [hour],
+            )
+            return True
+        _stage_fresh(cursor, hour)
+        cumulative.hour_rewritten(cursor, hour)
         cursor.execute("DELETE FROM usage_hourly WHERE hour = %s", [hour])
         cursor.execute("DELETE FROM usage_hourly_brief WHERE hour = %s", [hour])
-        cursor.execute(_rollup_sql(), {"hour": hour, "next": hour + HOUR})
+        cursor.execute(f"INSERT INTO usage_hourly ({_COLUMNS}) SELECT {_COLUMNS} FROM {cumulative.FRESH}")  # noqa: S608
         cursor.execute(_BRIEF_SQL, {"hour": hour})
         # clock_timestamp(), not now(): each recompute its own stamp, even several in one
         # transaction (the closed-day cache keys on it).
@@ -128,6 +181,12 @@ def rollup_hour(hour: datetime) -> bool:
             [hour, version],
         )
         return cursor.rowcount == 1
+
+
+def _purged(cursor, hour: datetime) -> bool:
+    cursor.execute(f"SELECT purged_before FROM {RetentionState._meta.db_table} WHERE id = 1")
+    found = cursor.fetchone()
+    return bool(found and found[0] is not None and hour < found[0])
 
 
 def rollup_dirty(*, limit: int = 500) -> int:
@@ -158,10 +217,3 @@ def rollup_unknown(since: datetime, until: datetime, *, limit: int = 1_000) -> i
     for hour in hours:
         rollup_hour(hour)
     return len(hours)
-
-
-def forget_months(start: datetime, end: datetime) -> None:
-    """Retention dropped the raw rows of [start, end): their rollups and states go too."""
-    UsageHourly.objects.filter(hour__gte=start, hour__lt=end).delete()
-    UsageHourlyBrief.objects.filter(hour__gte=start, hour__lt=end).delete()
-    RollupHour.objects.filter(hour__gte=start, hour__lt=end).delete()
