@@ -236,6 +236,7 @@ def test_counts_from_the_rollups_are_exact_before_and_after_the_hours_are_rolled
         "provider={claude}": 3,
         "model=gpt-5": 1,
         "zero_tokens=true": 1,
+        "no_price=true": 1,
     }
     for when in ("raw", "rolled up"):
         for query, expected in queries.items():
