@@ -150,7 +150,7 @@ class CatalogueModel:
     model: str  # the source's model id
     entries: tuple[Entry, ...]
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str, str]:
         return (self.source, self.provider, self.model)
 
