@@ -91,20 +91,22 @@ def requests_reprice(
     of its names) if given. ``dry_run`` counts what would change and writes nothing."""
     result = RepriceResult()
     rows = MessageRequest.objects.filter(created_at__gte=since, created_at__lt=until)
+    bill_original = SystemSettings.get().bill_original_model
     if model:
         names = matching_names(model, names_in_window(since, until))
         if not names:
             return result
-        rows = rows.filter(Q(model__in=names) | Q(original_model__in=names))
+        # Only the column the rows are billed by: the model one has an index (model, created_at).
+        rows = rows.filter(**{"original_model__in" if bill_original else "model__in": names})
     book = PriceBook.load()
     kinds = dict(Provider.objects.values_list("pk", "type"))
-    bill_original = SystemSettings.get().bill_original_model
     after: tuple[datetime, int] | None = None
     marked: set[datetime] = set()
     while True:
         batch = rows.order_by("created_at", "id")
         if after is not None:
-            batch = batch.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
+            # (created_at, id) > after, written so that created_at >= after's bounds the index scan.
+            batch = batch.filter(Q(created_at__gte=after[0]) & (Q(created_at__gt=after[0]) | Q(id__gt=after[1])))
         found = [dict(zip(FIELDS, values, strict=True)) for values in batch.values_list(*FIELDS)[:batch_size]]
         if not found:
             break

@@ -118,3 +118,18 @@ def test_the_command_refuses_bad_dates():
         call_command("reprice", since="yesterday")
     with pytest.raises(CommandError, match="after"):
         call_command("reprice", since="2026-03-02", until="2026-03-01")
+
+
+def test_model_follows_the_billing_rule_for_redirected_rows(alice, make_request_row):
+    from hub.models import SystemSettings
+
+    make_request_row(user=alice, model="ran-model", original_model="asked-model", cost=None, price_missing=True,
+                     created_at=NOW - timedelta(hours=1))  # fmt: skip
+    ModelPrice.objects.create(model="asked-model", provider_type="", input_price=1, output_price=1,
+                              effective_from=date(2020, 1, 1))  # fmt: skip
+    window = {"since": NOW - timedelta(days=1), "until": NOW}
+    assert requests_reprice(**window, model="asked-model").changed == 0  # billed as the model that ran
+    settings_row = SystemSettings.get()
+    settings_row.bill_original_model = True
+    settings_row.save()
+    assert requests_reprice(**window, model="asked-model").changed == 1
