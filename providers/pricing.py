@@ -383,7 +383,14 @@ class PriceBook:
         return entry
 
     def _admin_rates(self, price: ModelPrice, provider_type: str, multiplier: Decimal) -> tuple[tuple, dict]:
-        key = ("admin", price.pk, price.effective_from, provider_type, multiplier)
+        # An unsaved price (a test's, a preview's) has no pk: its identity keeps prices apart.
+        key = (
+            "admin",
+            price.pk if price.pk is not None else id(price),
+            price.effective_from,
+            provider_type,
+            multiplier,
+        )
         if key not in self._rate_cache:
             ratio_5m, ratio_1h, ratio_read = _ratios(provider_type or price.provider_type)
             per_million = {
