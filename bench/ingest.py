@@ -28,7 +28,9 @@ from _http import gunicorn, setup_django, table_rows
 def make_records(count: int, run: str, seed: int) -> list[dict]:
     rng = random.Random(seed)
     start = datetime.now(UTC) - timedelta(hours=6)
-    models = ["claude-sonnet-4-5", "gpt-5-mini", "gemini-2.5-flash", "deepseek-chat", "qwen-plus"]
+    # Names as providers and gateways report them: dated snapshots and prefixes, priced through the catalogue.
+    models = ["claude-sonnet-4-5-20250929", "gpt-5-mini-2025-08-07", "gemini-2.5-flash", "deepseek-chat", "qwen-plus",
+              "openai/gpt-4o", "claude-haiku-4-5"]  # fmt: skip
     records = []
     for i in range(count):
         model = rng.choice(models)

@@ -1,13 +1,21 @@
+from datetime import timedelta
+from urllib.parse import urlencode
+
 from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from hub.admin import KeepsHistoryAdmin, switch_action
-from providers.models import ModelPrice, Provider, ProviderState, ProviderStatusEvent
+from providers.models import ModelPrice, Provider, ProviderState, ProviderStatusEvent, ProviderType
+from providers.pricing import PriceBook
+from providers.signals import unpriced_models
+
+UNPRICED_WINDOW = timedelta(days=30)
 
 
 @admin.register(Provider)
@@ -53,6 +61,32 @@ class ModelPriceAdmin(admin.ModelAdmin):
     list_filter = ("provider_type", "effective_from")
     search_fields = ("model", "source")
     ordering = ("model", "provider_type", "-effective_from")
+    change_list_template = "admin/providers/modelprice/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "unpriced": self.unpriced(request)})
+
+    def unpriced(self, request) -> list[dict]:
+        """The models billed without a price in the last 30 days, the most requests first, each
+        with what to do: add a price, or re-price when one exists now."""
+        now = timezone.now()
+        since = now - UNPRICED_WINDOW
+        book = PriceBook.load()
+        add_url = reverse("admin:providers_modelprice_add")
+        labels = dict(ProviderType.choices)
+        listed = []
+        for item in unpriced_models(viewer=request.user, since=since, until=now):
+            logs = {"no_price": "true", item.field: item.model, "range": "last_30_days"}
+            listed.append({
+                "model": item.model,
+                "provider_type": labels.get(item.provider_type, item.provider_type),
+                "requests": item.requests,
+                "priced_now": book.has_price(item.model, item.provider_type, now),
+                "add_url": f"{add_url}?{urlencode({'model': item.model, 'provider_type': item.provider_type})}",
+                "logs_url": f"/logs/?{urlencode(logs)}",
+                "reprice": f"manage.py reprice --since {since:%Y-%m-%d} --model {item.model}",
+            })  # fmt: skip
+        return listed
 
 
 @admin.register(ProviderStatusEvent)

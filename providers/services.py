@@ -1,4 +1,8 @@
-"""Writes to providers and prices, and the providers' status snapshot."""
+"""Writes to providers and prices, and the providers' status snapshot.
+
+Admin prices (``ModelPrice``) override the built-in catalogue (``providers.pricing``) for the
+models and provider types they name: negotiated prices, self-hosted models. A price file in
+the format below loads many at once (``manage.py load_prices FILE``)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from django.db import transaction
 
 from providers.models import ModelPrice, ProviderState, ProviderStatus, ProviderStatusEvent, ProviderType
 
-SHIPPED_PRICES = Path(__file__).resolve().parent / "data" / "prices.json"
 PRICE_FIELDS = {
     "input": "input_price",
     "output": "output_price",

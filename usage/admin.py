@@ -29,7 +29,7 @@ class MessageRequestAdmin(admin.ModelAdmin):
         "created_at", "user", "provider", "model", "status_code", "input_tokens", "output_tokens", "cost",
         "duration_ms",
     )  # fmt: skip
-    list_filter = ("provider", "is_stream")
+    list_filter = ("provider", "is_stream", "price_missing")
     search_fields = ("=request_id", "=session_id")
     list_select_related = ("user", "key", "provider")
     ordering = ("-created_at", "-id")

@@ -19,11 +19,10 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Q
 
-from hub.models import ApiKey, User
+from hub.models import ApiKey, SystemSettings, User
 from hub.services import api_key_create
 from providers.models import Provider
-from providers.pricing import PriceBook, Tokens
-from providers.services import SHIPPED_PRICES, prices_load_file
+from providers.pricing import PriceBook, Tokens, billed_model
 from usage import partitions
 from usage.bulk import RequestRow
 from usage.services import requests_store
@@ -100,6 +99,7 @@ class World:
     keys: dict[int, list[ApiKey]]
     providers: dict[str, Provider]
     prices: PriceBook
+    bill_original: bool  # SystemSettings.bill_original_model: redirected rows are billed as ingest bills them
 
 
 def ensure_world() -> World:
@@ -123,9 +123,10 @@ def ensure_world() -> World:
             providers[name], _ = Provider.objects.get_or_create(
                 name=name, defaults={"type": kind, "base_url": url, "cost_multiplier": Decimal(multiplier)}
             )
-    if not PriceBook.load().find("claude-sonnet-4-5", "claude", datetime.now(UTC).date()):
-        prices_load_file(SHIPPED_PRICES)
-    return World(users=users, keys=keys, providers=providers, prices=PriceBook.load())
+    return World(
+        users=users, keys=keys, providers=providers, prices=PriceBook.load(),
+        bill_original=SystemSettings.get().bill_original_model,
+    )  # fmt: skip
 
 
 def _pick_hour(rng: random.Random, start: datetime, days: int) -> datetime:
@@ -213,13 +214,14 @@ def generate_rows(world: World, *, rows: int, days: int, seed: int, end: datetim
             if chain:
                 chain[-1]["duration_ms"] = duration
             multiplier = provider.cost_multiplier
+            billed = billed_model(model=ran, original_model=asked, bill_original=world.bill_original)
             if status >= 400:
                 # A refused or failed request is not billed: 0 when the model has a price at all.
-                priced = world.prices.find(asked, kind, moment.date()) is not None
+                priced = world.prices.has_price(billed, kind, moment)
                 cost, breakdown = (Decimal(0) if priced else None), None
             else:
                 result = world.prices.cost(
-                    model=asked,
+                    model=billed,
                     provider_type=kind,
                     multiplier=multiplier,
                     tokens=Tokens(
@@ -230,7 +232,7 @@ def generate_rows(world: World, *, rows: int, days: int, seed: int, end: datetim
                         cache_creation_1h=cache_1h,
                         cache_read=cache_read,
                     ),  # fmt: skip
-                    on=moment.date(),
+                    at=moment,
                 )
                 cost, breakdown = result.amount, result.breakdown
             yield RequestRow(

@@ -170,6 +170,10 @@ class MessageRequestFilterSet(OwnedFilterSet):
         label=_("Incomplete streams"), method="filter_incomplete",
         help_text=_("true: only streams that ended before their final usage event (tokens as far as known)."),
     )  # fmt: skip
+    no_price = FlagFilter(
+        label=_("No price"), method="filter_no_price",
+        help_text=_("true: only requests whose model had no price, so no cost was stored."),
+    )  # fmt: skip
 
     class Meta(OwnedFilterSet.Meta):
         model = MessageRequest
@@ -198,6 +202,10 @@ class MessageRequestFilterSet(OwnedFilterSet):
 
     def filter_incomplete(self, queryset, name, value):
         return queryset.filter(INCOMPLETE) if value else queryset
+
+    def filter_no_price(self, queryset, name, value):
+        # The exact condition of the partial index mr_no_price_created.
+        return queryset.filter(price_missing=True) if value else queryset
 
     def window(self) -> tuple[datetime, datetime | None]:
         """[start, end) the list covers (end None: up to now and beyond).

@@ -125,6 +125,10 @@ class MessageRequest(models.Model):
                 name="mr_zero_tokens_created",
                 condition=ZERO_TOKENS,
             ),
+            # "No price": the rows an admin must price (then re-price), found without walking the window.
+            models.Index(
+                fields=["created_at", "id"], name="mr_no_price_created", condition=models.Q(price_missing=True)
+            ),
         ]
 
     def __str__(self) -> str:

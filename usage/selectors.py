@@ -178,7 +178,10 @@ def _rollup_filters(data: dict, *, widen: bool) -> tuple[dict, tuple[str, ...]] 
     errors and zero tokens at once. With ``widen`` such filters are widened instead (a code to
     its class, the others left out), so the sums are upper bounds of the matches."""
     status = data.get("status") or ""
-    exact_only = data.get("session") or data.get("incomplete") or (status and not status.endswith("xx"))
+    # No price: the rollups count priced rows (count(cost)), not the flag; its partial index counts it.
+    exact_only = (
+        data.get("session") or data.get("incomplete") or data.get("no_price") or (status and not status.endswith("xx"))
+    )
     if exact_only and not widen:
         return None
     filters = {field: getattr(data[name], "pk", data[name]) for name, field in _ROLLUP_FIELDS if data.get(name)}

@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -27,7 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from hub.cache import redis_down, redis_failed
 from hub.models import ApiKey, SystemSettings, User
 from providers.models import Provider, ProviderType
-from providers.pricing import PriceBook, Tokens
+from providers.pricing import PriceBook, Tokens, billed_model
 from usage import partitions, tasks
 from usage.bulk import RequestRow, copy_rows
 from usage.definitions import MESSAGE_ATTRIBUTES
@@ -280,7 +280,7 @@ def _row(accepted: _Accepted, context: _Context, now: datetime) -> RequestRow:
     multiplier = provider.cost_multiplier if provider else 1
     provider_type = provider.type if provider else record.provider_type
     asked = record.original_model or record.model
-    billed = asked if settings.bill_original_model else (record.model or asked)
+    billed = billed_model(model=record.model, original_model=asked, bill_original=settings.bill_original_model)
     created_at = record.created_at or now
     cost = context.prices.cost(
         model=billed,
@@ -294,7 +294,7 @@ def _row(accepted: _Accepted, context: _Context, now: datetime) -> RequestRow:
             cache_creation_1h=record.cache_creation_1h_tokens,
             cache_read=record.cache_read_tokens,
         ),  # fmt: skip
-        on=created_at.astimezone(UTC).date(),
+        at=created_at,
     )
     return RequestRow(**{
         "request_id": record.request_id,

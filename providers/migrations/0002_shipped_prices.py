@@ -1,13 +1,11 @@
 from django.db import migrations
 
-
-def load(apps, schema_editor):
-    from providers.services import SHIPPED_PRICES, prices_load_file
-
-    prices_load_file(SHIPPED_PRICES, model=apps.get_model("providers", "ModelPrice"))
+# This migration loaded the hand-kept price file that shipped with the hub. The maintained
+# catalogue (genai-prices) replaced that file, and 0004 removes the rows it loaded where they
+# are unchanged, so a new database starts with no admin prices: nothing to load here.
 
 
 class Migration(migrations.Migration):
     dependencies = [("providers", "0001_initial")]
 
-    operations = [migrations.RunPython(load, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)]

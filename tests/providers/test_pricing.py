@@ -1,6 +1,6 @@
 """The price book and the cost calculation, tested directly (not only through ingest)."""
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pytest
@@ -19,7 +19,7 @@ def price(model="claude-x", provider_type="claude", effective_from=date(2026, 1,
 
 def cost(book: PriceBook, *, model="claude-x", provider_type="claude", multiplier="1", on=ON, **tokens):
     return book.cost(model=model, provider_type=provider_type, multiplier=Decimal(multiplier), tokens=Tokens(**tokens),
-                     on=on)  # fmt: skip
+                     at=datetime.combine(on, time(12), UTC))  # fmt: skip
 
 
 def test_cost_is_tokens_times_price_per_million_per_kind():

@@ -32,7 +32,7 @@ def world(alice, bob, make_key, make_request_row):
                                    error_message="stream cut short", is_stream=True, incomplete=True,
                                    created_at=NOW - timedelta(hours=4)),
         "failed": make_request_row(user=bob, key_id=bob_key.pk, provider_id=claude.pk, status_code=502,
-                                   model="bob-only-model", endpoint="/v1/bob-only",
+                                   model="bob-only-model", endpoint="/v1/bob-only", price_missing=True,
                                    error_message="upstream reset", created_at=NOW - timedelta(hours=3)),
         "empty": make_request_row(user=bob, key_id=bob_key.pk, provider_id=openai.pk, input_tokens=0,
                                   output_tokens=0, created_at=NOW - timedelta(hours=5)),

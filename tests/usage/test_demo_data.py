@@ -57,6 +57,22 @@ def test_unpriced_models_have_no_cost_never_a_zero(loaded):
     assert not priced_ok.filter(Q(cost__isnull=True) | Q(cost=0)).exists()
 
 
+def test_redirected_rows_are_billed_by_the_same_rule_as_ingestion():
+    from hub.models import SystemSettings
+
+    def redirected_billing() -> set[str]:
+        world = demo.ensure_world()
+        rows = demo.generate_rows(world, rows=3000, days=7, seed=11, end=END)
+        # (model ran, model asked, status, breakdown): gpt-4o is redirected to gpt-4.1, priced apart
+        return {row[18]["model"] for row in rows if (row[5], row[6], row[8]) == ("gpt-4.1", "gpt-4o", 200)}
+
+    assert redirected_billing() == {"gpt-4.1"}  # the default: the model that ran
+    settings_row = SystemSettings.get()
+    settings_row.bill_original_model = True
+    settings_row.save()
+    assert redirected_billing() == {"gpt-4o"}
+
+
 def test_same_seed_gives_the_same_rows():
     world = demo.ensure_world()
     first = list(demo.generate_rows(world, rows=500, days=3, seed=5, end=END))

@@ -34,6 +34,7 @@ CASES = {
     "errors": ("errors=true", {"limited", "warned", "failed"}),
     "zero_tokens": ("zero_tokens=true", {"empty"}),
     "incomplete": ("incomplete=true", {"warned"}),
+    "no_price": ("no_price=true", {"failed"}),
 }
 MORE_CASES = [
     ("", {"ok", "limited", "warned", "failed", "empty"}),  # the last 7 days
@@ -94,6 +95,7 @@ def test_a_filter_narrows_the_page_and_the_api_alike(client, admin_user, world, 
         ("errors=maybe", "errors"),
         ("zero_tokens=2", "zero_tokens"),
         ("incomplete=maybe", "incomplete"),
+        ("no_price=perhaps", "no_price"),
         ("size=7", "size"),
         ("after=garbage", "after"),
         ("before=garbage", "before"),

@@ -11,18 +11,11 @@ from django.utils import timezone
 
 from hub.models import ApiKey, SystemSettings
 from providers.models import ModelPrice, Provider
-from providers.services import SHIPPED_PRICES, prices_load_file
 from tests.usage.ingest.sample_files import envelope, load_json, load_text
 from usage.models import MessageRequest
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/ingest/records"
-
-
-@pytest.fixture(autouse=True)
-def prices(db):
-    if not ModelPrice.objects.filter(model="claude-sonnet-4-5").exists():
-        prices_load_file(SHIPPED_PRICES)
 
 
 @pytest.fixture(autouse=True)
@@ -191,6 +184,41 @@ def test_an_admins_key_may_name_the_user_by_name_or_key_prefix(client, admin_key
     }
     owners = dict(MessageRequest.objects.values_list("request_id", "user__username"))
     assert owners == {"1": "alice", "2": "bob"}
+
+
+@pytest.mark.parametrize(
+    ("model", "provider_type", "priced_as"),
+    [
+        ("claude-sonnet-4-5-20250929", "claude", "claude-sonnet-4-5"),
+        ("gpt-4o-2024-08-06", "openai", "gpt-4o"),
+        ("openai/gpt-4o", "openai-compatible", "gpt-4o"),
+        ("anthropic.claude-sonnet-4-5-20250929-v1:0", "other", "claude-sonnet-4-5"),
+    ],
+)
+def test_dated_and_prefixed_model_names_are_priced_from_the_catalogue(
+    client, alice_key, model, provider_type, priced_as
+):
+    post(client, alice_key, [native(model=model, provider="", provider_type=provider_type)])
+    row = MessageRequest.objects.get()
+    assert row.cost is not None and not row.price_missing
+    assert row.cost_breakdown["model"] == model
+    assert row.cost_breakdown["price"]["model"] == priced_as
+    assert row.cost_breakdown["price"]["source"].startswith("genai-prices")
+
+
+def test_an_admin_price_overrides_the_catalogue_and_the_row_says_which(client, alice_key, anthropic_provider):
+    override = ModelPrice.objects.create(
+        model="claude-sonnet-4-5",
+        provider_type="claude",
+        input_price=2,
+        output_price=10,
+        effective_from=date(2026, 1, 1),
+    )
+    post(client, alice_key, [native(model="claude-sonnet-4-5-20250929")])
+    row = MessageRequest.objects.get()
+    assert row.cost == Decimal("0.0056000000")  # (1000 x $2 + 500 x $10 per million) x 0.8
+    assert row.cost_breakdown["price"]["source"] == "admin"
+    assert row.cost_breakdown["price"]["model_price_id"] == override.pk
 
 
 def test_an_unknown_model_gets_no_cost_and_is_flagged(client, alice_key):

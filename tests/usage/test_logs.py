@@ -153,6 +153,21 @@ def test_detail_shows_everything_stored_and_links_back_with_the_filters(client, 
         assert text in html, text
 
 
+def test_detail_says_which_source_and_price_entry_priced_the_row(client, admin_user, make_request_row, alice):
+    from providers.pricing import PriceBook, Tokens
+
+    priced = PriceBook([]).cost(
+        model="gemini-2.5-pro", provider_type="gemini", multiplier=1, at=NOW,
+        tokens=Tokens(input=250_000, output=10),
+    )  # fmt: skip
+    row = make_request_row(user=alice, created_at=NOW - timedelta(minutes=3), model="gemini-2.5-pro",
+                           cost=priced.amount, cost_breakdown=priced.breakdown)  # fmt: skip
+    client.force_login(admin_user)
+    html = client.get(f"/logs/{row.pk}/").content.decode()
+    assert "Price: genai-prices" in html and "google/gemini-2.5-pro" in html
+    assert "the prompt was over 200,000 tokens" in html
+
+
 def test_the_detail_page_of_a_request_without_content_says_so(client, alice, world):
     client.force_login(alice)
     html = client.get(f"/logs/{world['rows']['ok'].pk}/").content.decode()
@@ -221,6 +236,7 @@ def test_counts_from_the_rollups_are_exact_before_and_after_the_hours_are_rolled
         "provider={claude}": 3,
         "model=gpt-5": 1,
         "zero_tokens=true": 1,
+        "no_price=true": 1,
     }
     for when in ("raw", "rolled up"):
         for query, expected in queries.items():

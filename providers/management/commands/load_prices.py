@@ -1,13 +1,16 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from providers.services import SHIPPED_PRICES, PriceFileError, prices_load_file
+from providers.services import PriceFileError, prices_load_file
 
 
 class Command(BaseCommand):
-    help = "Create or update model prices from a JSON price file (default: the prices shipped with the hub)."
+    help = (
+        "Create or update admin model prices from a JSON price file: negotiated or self-hosted prices that "
+        "override the built-in catalogue for the models they name."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", nargs="?", default=str(SHIPPED_PRICES))
+        parser.add_argument("file")
 
     def handle(self, *args, file: str, **options):
         try:
