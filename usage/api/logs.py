@@ -16,6 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from hub.authentication import ApiKeyAuthentication, HasScope
+from hub.openapi import PARAMETER_ERRORS
 from usage import export, presentation
 from usage.filters import MessageRequestFilterSet
 from usage.models import MessageRequest
@@ -174,6 +175,7 @@ class ReadMixin:
             "user's key or user gets 400 naming the parameter. Pages by cursor: follow `next` to go older, "
             "`previous` to go newer."
         ),
+        responses={200: MessageRequestSerializer(many=True), 400: PARAMETER_ERRORS},
     )
 )
 class RequestListView(ReadMixin, ListAPIView):
@@ -206,7 +208,7 @@ class RequestExportView(ReadMixin, GenericAPIView):
         tags=["logs"],
         summary="The filtered request log as CSV",
         description="Streamed, UTF-8 with BOM, newest first, formula-like text quoted, a totals line last.",
-        responses={(200, "text/csv"): OpenApiTypes.STR},
+        responses={(200, "text/csv"): OpenApiTypes.STR, (400, "application/json"): PARAMETER_ERRORS},
         filters=True,  # the list's filters, though the answer is not a JSON list
     )
     def get(self, request) -> StreamingHttpResponse:
