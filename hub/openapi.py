@@ -1,7 +1,8 @@
 """The OpenAPI document's shared answers: every error the framework gives is documented.
 
 DRF answers 401 when a call carries no usable credentials, 403 when a key lacks the scope a
-view needs, and 404 for an object the caller may not see (the same as a missing one); those
+view needs, 404 for an object the caller may not see (the same as a missing one), and 429 to a
+throttled call or to an address that sent too many unknown keys this minute; those
 answers come from the framework, not from the views, so they are added here for every
 operation they can happen on, with the one error shape DRF gives them (``{"detail": …}``).
 """
@@ -12,6 +13,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
+
+from hub.authentication import ApiKeyAuthentication
 
 #: what DRF answers for a refused call: 401, 403, 404, and the ingest API's unreadable bodies
 ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
@@ -54,8 +57,12 @@ class HubAutoSchema(AutoSchema):
             errors.append(("401", "No credentials, or an unknown, disabled or expired key."))
         if getattr(self.view, "required_scope", None):
             errors.append(("403", f"The key lacks the '{self.view.required_scope}' scope."))
-        if self.view.throttle_classes:
+        if self.view.throttle_classes or self._takes_keys():
+            # Throttled calls, and any call from an address that sent too many unknown keys this minute.
             errors.append(("429", "Too many calls; the Retry-After header says when to try again."))
         if "{" in self.path:
             errors.append(("404", "No such object, or one the caller may not see."))
         return errors
+
+    def _takes_keys(self) -> bool:
+        return any(isinstance(authenticator, ApiKeyAuthentication) for authenticator in self.view.get_authenticators())
