@@ -82,6 +82,7 @@ TABLE: dict[str, Access] = {
     "leaderboard": Access(_page(users=403)),  # admins only unless System settings open it
     "leaderboard-user": Access(_page(user_b=403), object="user_a"),
     "tokens": Access(_page()),
+    "availability": Access(_page(users=403)),  # admins only
     "sessions": Access(_page()),
     "sessions-active-panel": Access(_page()),
     "sessions-export": Access(_page()),
@@ -107,6 +108,7 @@ TABLE: dict[str, Access] = {
     "api-stats-leaderboard": Access(_api(scope="read", users=403)),
     "api-stats-tokens": Access(_api(scope="read")),
     "api-stats-timeseries": Access(_api(scope="read")),
+    "api-providers-availability": Access(_api(scope="read", users=403)),  # admins only
     "api-ingest-records": Access(_api(scope="ingest", sessions=False), method="post", body=[NATIVE_RECORD]),
     "api-ingest-openclaw": Access(
         _api(scope="ingest", sessions=False), method="post", query={"filename": "matrix.jsonl"}, body=""
