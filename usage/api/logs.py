@@ -40,8 +40,8 @@ class PlainBreakdownField(serializers.JSONField):
 class MessageRequestSerializer(serializers.ModelSerializer):
     created_at = SecondsDateTimeField()
     user = serializers.CharField(source="user.username")
-    key = serializers.CharField(source="key.name", allow_null=True, default=None)
-    provider = serializers.CharField(source="provider.name", allow_null=True, default=None)
+    key = serializers.CharField(source="key.name", allow_null=True, default=None, read_only=True)
+    provider = serializers.CharField(source="provider.name", allow_null=True, default=None, read_only=True)
     total_tokens = serializers.IntegerField()
 
     class Meta:
@@ -53,6 +53,8 @@ class MessageRequestSerializer(serializers.ModelSerializer):
             "cache_read_tokens", "reasoning_tokens", "total_tokens", "cost", "price_missing", "cost_multiplier",
             "duration_ms", "ttft_ms", "error_message", "blocked_by", "blocked_reason",
         )  # fmt: skip
+        # Output only, and every field is in every answer: the document says each is required.
+        read_only_fields = fields
 
 
 class MessageRequestDetailSerializer(MessageRequestSerializer):
@@ -63,6 +65,7 @@ class MessageRequestDetailSerializer(MessageRequestSerializer):
             *MessageRequestSerializer.Meta.fields,
             "cost_breakdown", "provider_chain", "user_agent", "messages_count", "attributes",
         )  # fmt: skip
+        read_only_fields = fields
 
 
 class LogFilterBackend(DjangoFilterBackend):
