@@ -29,7 +29,6 @@ urlpatterns = [
         name="api-docs",
     ),  # fmt: skip
 ]
-handler404 = "hub.views.page_not_found"
 handler500 = "hub.views.server_error"
 handler403 = "hub.views.permission_denied"
 handler404 = "hub.views.page_not_found"

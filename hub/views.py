@@ -68,16 +68,6 @@ def _database_unavailable(error: BaseException | None) -> bool:
     return isinstance(error, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError)
 
 
-def page_not_found(request, exception):
-    """The 404 handler: JSON under /api/ (what the API documents for every answer), the page otherwise."""
-    from django.http import JsonResponse
-    from django.views import defaults
-
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": _("Not found.")}, status=404)
-    return defaults.page_not_found(request, exception)
-
-
 def server_error(request):
     """The 500 handler. A database that is restarting is a 503 with Retry-After, as JSON for
     the API and a styled "try again" page otherwise; neither touches the database."""
