@@ -95,6 +95,11 @@ TABLE: dict[str, Access] = {
     "key-toggle": Access(_page(users=302, user_b=404, admin=302), method="post", object="toggle_key_a"),
     "login": Access(LOGIN),
     "logout": Access({role: 302 for role in ROLES}, method="post"),
+    # health checks for load balancers: nothing to see, no credentials asked or checked
+    "healthz": Access(PUBLIC),
+    "readyz": Access(PUBLIC),
+    # Prometheus: an admin's key with the metrics scope or an allowed address (none here), never a session
+    "metrics": Access({**{role: 401 for role in ROLES}, "ingest_key": 403, "read_key": 403}),
     "api-docs": Access(API_DOCUMENT),
     "api-schema": Access(API_DOCUMENT),
     # API
