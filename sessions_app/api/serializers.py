@@ -8,7 +8,7 @@ MONEY = {"max_digits": 28, "decimal_places": 10, "allow_null": True}
 
 class SessionSerializer(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username")
-    key = serializers.CharField(source="key.name", allow_null=True, default=None)
+    key = serializers.CharField(source="key.name", allow_null=True, default=None, read_only=True)
     active = serializers.SerializerMethodField()
     duration_seconds = serializers.SerializerMethodField()
     total_tokens = serializers.IntegerField()
@@ -24,6 +24,8 @@ class SessionSerializer(serializers.ModelSerializer):
             "cache_creation_tokens", "cache_read_tokens", "reasoning_tokens", "total_tokens", "cost",
             "avg_duration_ms", "avg_ttft_ms", "provider_ids", "model_names",
         )  # fmt: skip
+        # Output only, and every field is in every answer: the document says each is required.
+        read_only_fields = fields
 
     def get_active(self, session: Session) -> bool:
         return session.last_request_at >= self.context["active_since"]

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.authentication import ApiKeyAuthentication, HasScope
+from hub.openapi import PARAMETER_ERRORS
 from sessions_app import selectors
 from sessions_app.api.serializers import SessionDetailSerializer, SessionSerializer
 from sessions_app.filters import SessionFilterSet
@@ -39,11 +40,6 @@ LIST_ANSWER = {
         "results": {"type": "array", "items": {"$ref": "#/components/schemas/Session"}},
     },
 }
-ERROR = {
-    "type": "object",
-    "description": "Each refused parameter with the reasons it was refused.",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-}
 
 
 class SessionListView(SessionsReadView):
@@ -60,7 +56,7 @@ class SessionListView(SessionsReadView):
             OpenApiParameter("after", str), OpenApiParameter("before", str),
             OpenApiParameter("size", int, enum=list(PAGE_SIZES)),
         ],
-        responses={200: LIST_ANSWER, 400: ERROR},
+        responses={200: LIST_ANSWER, 400: PARAMETER_ERRORS},
     )  # fmt: skip
     def get(self, request):
         params = request.query_params
@@ -78,7 +74,8 @@ class SessionListView(SessionsReadView):
             listing = selectors.session_listing(filterset, viewer=request.user, after=params.get("after", ""),
                                                 before=params.get("before", ""), size=size)  # fmt: skip
         except ValueError:
-            raise ValidationError({"after": [_("Not a cursor this API gave out.")]}) from None
+            refused = "before" if params.get("before") else "after"
+            raise ValidationError({refused: [_("Not a cursor this API gave out.")]}) from None
         context = {"active_since": selectors.active_boundary(listing.now)}
 
         def link(name: str, cursor: str | None) -> str | None:

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
+from hub.openapi import PARAMETER_ERRORS
 from stats.periods import BUCKETS, PERIODS
 
 PERIOD = [
@@ -21,11 +22,7 @@ FILTERS = [
 ]
 BUCKET = OpenApiParameter("bucket", str, enum=list(BUCKETS))
 #: a 400: each refused parameter with its reasons, e.g. {"start": ["Give an ISO 8601 date-time, ..."]}
-ERROR = {
-    "type": "object",
-    "description": "Each refused parameter with the reasons it was refused.",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-}
+ERROR = PARAMETER_ERRORS
 MONEY = {"allow_null": True, "max_digits": 28, "decimal_places": 10}
 
 LEADER = inline_serializer(

@@ -16,6 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from hub.authentication import ApiKeyAuthentication, HasScope
+from hub.openapi import PARAMETER_ERRORS
 from usage import export, presentation
 from usage.filters import MessageRequestFilterSet
 from usage.models import MessageRequest
@@ -39,8 +40,8 @@ class PlainBreakdownField(serializers.JSONField):
 class MessageRequestSerializer(serializers.ModelSerializer):
     created_at = SecondsDateTimeField()
     user = serializers.CharField(source="user.username")
-    key = serializers.CharField(source="key.name", allow_null=True, default=None)
-    provider = serializers.CharField(source="provider.name", allow_null=True, default=None)
+    key = serializers.CharField(source="key.name", allow_null=True, default=None, read_only=True)
+    provider = serializers.CharField(source="provider.name", allow_null=True, default=None, read_only=True)
     total_tokens = serializers.IntegerField()
 
     class Meta:
@@ -52,6 +53,8 @@ class MessageRequestSerializer(serializers.ModelSerializer):
             "cache_read_tokens", "reasoning_tokens", "total_tokens", "cost", "price_missing", "cost_multiplier",
             "duration_ms", "ttft_ms", "error_message", "blocked_by", "blocked_reason",
         )  # fmt: skip
+        # Output only, and every field is in every answer: the document says each is required.
+        read_only_fields = fields
 
 
 class MessageRequestDetailSerializer(MessageRequestSerializer):
@@ -62,6 +65,7 @@ class MessageRequestDetailSerializer(MessageRequestSerializer):
             *MessageRequestSerializer.Meta.fields,
             "cost_breakdown", "provider_chain", "user_agent", "messages_count", "attributes",
         )  # fmt: skip
+        read_only_fields = fields
 
 
 class LogFilterBackend(DjangoFilterBackend):
@@ -174,6 +178,7 @@ class ReadMixin:
             "user's key or user gets 400 naming the parameter. Pages by cursor: follow `next` to go older, "
             "`previous` to go newer."
         ),
+        responses={200: MessageRequestSerializer(many=True), 400: PARAMETER_ERRORS},
     )
 )
 class RequestListView(ReadMixin, ListAPIView):
@@ -206,7 +211,7 @@ class RequestExportView(ReadMixin, GenericAPIView):
         tags=["logs"],
         summary="The filtered request log as CSV",
         description="Streamed, UTF-8 with BOM, newest first, formula-like text quoted, a totals line last.",
-        responses={(200, "text/csv"): OpenApiTypes.STR},
+        responses={(200, "text/csv"): OpenApiTypes.STR, (400, "application/json"): PARAMETER_ERRORS},
         filters=True,  # the list's filters, though the answer is not a JSON list
     )
     def get(self, request) -> StreamingHttpResponse:

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.authentication import ApiKeyAuthentication, HasScope
+from hub.openapi import ERROR
 from hub.throttling import IngestRateThrottle
 from usage.api.body import BodyError, parse_records, read_raw
 from usage.api.serializers import NativeRecordSerializer
@@ -44,7 +45,6 @@ INGEST_RESULT = inline_serializer(
         ),
     },
 )
-ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
 
 
 class IngestView(APIView):
@@ -159,7 +159,12 @@ class OtlpTracesView(IngestView):
             "tracing the same call adds nothing. The answer is OTLP's, `partialSuccess` naming rejected spans."
         ),
         request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT},
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR},
+        # The answer is in the body's encoding: OTLP's protobuf reply to a protobuf export.
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/x-protobuf"): OpenApiTypes.BINARY,
+            400: ERROR,
+        },
     )
     def post(self, request):
         protobuf = "protobuf" in (request.content_type or "")
@@ -230,7 +235,8 @@ def _not_stored_schema(signal: str, rejected_json: str) -> dict:
         ),
         "request": {"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT},
         "responses": {
-            200: inline_serializer(
+            (200, "application/x-protobuf"): OpenApiTypes.BINARY,  # the reply to a protobuf export
+            (200, "application/json"): inline_serializer(
                 f"Otlp{signal.title()}NotStored",
                 {
                     "partialSuccess": inline_serializer(
