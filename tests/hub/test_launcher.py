@@ -20,6 +20,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -50,9 +51,10 @@ def _database_url() -> str:
     db = connection.settings_dict
     user = db["USER"] or "postgres"
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    host = db["HOST"] or ""
-    if host.startswith("/"):  # the embedded server's unix socket
-        return f"postgresql://{user}{password}@/{db['NAME']}?host={host}"
+    # The embedded server's unix socket directory comes through OPTIONS (dj-database-url's ?host=).
+    host = db["HOST"] or db.get("OPTIONS", {}).get("host", "")
+    if host.startswith("/"):
+        return f"postgresql://{user}{password}@/{db['NAME']}?host={quote(host, safe='')}"
     return f"postgresql://{user}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 

@@ -55,9 +55,10 @@ def database_url() -> str:
     found = connection.settings_dict
     user = urllib.parse.quote(found["USER"] or "")
     password = f":{urllib.parse.quote(found['PASSWORD'])}" if found["PASSWORD"] else ""
-    host = found["HOST"] or ""
+    # The embedded server's socket directory comes through OPTIONS (dj-database-url's ?host=).
+    host = found["HOST"] or found.get("OPTIONS", {}).get("host", "")
     if host.startswith("/"):
-        return f"postgresql://{user}{password}@/{found['NAME']}?host={urllib.parse.quote(host)}"
+        return f"postgresql://{user}{password}@/{found['NAME']}?host={urllib.parse.quote(host, safe='')}"
     return f"postgresql://{user}{password}@{host}:{found['PORT'] or 5432}/{found['NAME']}"
 
 
