@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.clock import minutes_ago
 from usage import rollups
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,20 +19,17 @@ ARTIFACTS = "test-artifacts"
 @pytest.fixture
 def traffic(admin_user, alice, make_request_row):
     now = timezone.now()
-    # The newest request is two minutes old, but never from yesterday: a run just after the
-    # hub's midnight must still find a request "today" (CI once ran at 00:00:50 Shanghai time).
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    newest = min(2.0, (now - midnight).total_seconds() / 60)
     traffic = (
-        ("s-2", newest, alice, "claude-sonnet-4-5", "claude-sonnet-4-5", Decimal("0.25"), 1000),
+        ("s-2", None, alice, "claude-sonnet-4-5", "claude-sonnet-4-5", Decimal("0.25"), 1000),
         ("s-70", 70, admin_user, "gpt-5", "gpt-5", Decimal("0.40"), 3000),
         ("s-180", 3 * 60, alice, "claude-sonnet-4-5", "claude-sonnet-4", Decimal("0.10"), 800),
         ("s-1560", 26 * 60, alice, "gpt-5", "gpt-5", Decimal("0.25"), 1000),
         ("s-7200", 5 * 24 * 60, admin_user, "qwen-plus", "qwen-plus", None, 0),
     )
     for session, minutes, user, ran, asked, cost, tokens in traffic:
+        created_at = minutes_ago(2, now=now) if minutes is None else now - timedelta(minutes=minutes)
         make_request_row(
-            user=user, created_at=now - timedelta(minutes=minutes), model=ran, original_model=asked,
+            user=user, created_at=created_at, model=ran, original_model=asked,
             session_id=session, cost=cost, input_tokens=tokens, output_tokens=tokens // 5,
         )  # fmt: skip
     rollups.mark_range(now - timedelta(days=6), now)

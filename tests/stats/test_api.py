@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from providers.models import Provider
+from tests.clock import minutes_ago
 from usage import rollups
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +120,7 @@ def test_read_scope_keys_may_read_and_ingest_only_keys_may_not(client, alice, ma
 
 def test_overview_counts_todays_rows_and_active_sessions(client, alice, admin_user, make_request_row):
     now = timezone.now()
-    make_request_row(user=alice, created_at=now - timedelta(minutes=1), session_id="s-live", cost=Decimal("0.5"))
+    make_request_row(user=alice, created_at=minutes_ago(1, now=now), session_id="s-live", cost=Decimal("0.5"))
     make_request_row(user=alice, created_at=now - timedelta(minutes=30), session_id="s-old")
     client.force_login(alice)
     status, body = get(client, "/api/v1/stats/overview")

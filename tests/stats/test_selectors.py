@@ -1,12 +1,12 @@
 """Dashboard, leaderboard and token statistics: figures equal raw rows, only what one may see."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from hub.models import SystemSettings
+from tests.clock import minutes_ago
 from usage import rollups
 
 pytestmark = pytest.mark.django_db
@@ -16,11 +16,11 @@ pytestmark = pytest.mark.django_db
 def today(alice, bob, make_request_row):
     now = timezone.now()
     rows = [
-        make_request_row(user=alice, created_at=now - timedelta(minutes=2), session_id="live-1", cost=Decimal("1.5"),
+        make_request_row(user=alice, created_at=minutes_ago(2, now=now), session_id="live-1", cost=Decimal("1.5"),
                          input_tokens=100, output_tokens=10, cache_read_tokens=300),
-        make_request_row(user=alice, created_at=now - timedelta(minutes=1), session_id="live-1", cost=Decimal("0.5"),
+        make_request_row(user=alice, created_at=minutes_ago(1, now=now), session_id="live-1", cost=Decimal("0.5"),
                          input_tokens=0, output_tokens=0, cache_read_tokens=0, model="gpt-5", original_model="gpt-5"),
-        make_request_row(user=bob, created_at=now - timedelta(minutes=3), cost=Decimal("4"), status_code=500,
+        make_request_row(user=bob, created_at=minutes_ago(3, now=now), cost=Decimal("4"), status_code=500,
                          error_message="boom"),
     ]  # fmt: skip
     for hour in {rollups.floor_hour(row.created_at) - rollups.HOUR for row in rows}:

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from hub.models import SystemSettings
+from tests.clock import minutes_ago
 from usage import rollups
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def both(alice, bob, make_request_row):
     now = timezone.now()
     make_request_row(
         user=alice,
-        created_at=now - timedelta(minutes=1),
+        created_at=minutes_ago(1, now=now),
         cost=Decimal("1"),
         input_tokens=11,
         session_id="alice-s",
@@ -33,7 +34,7 @@ def both(alice, bob, make_request_row):
     )
     make_request_row(
         user=bob,
-        created_at=now - timedelta(minutes=2),
+        created_at=minutes_ago(2, now=now),
         cost=Decimal("100"),
         input_tokens=9000,
         session_id="bob-s",
