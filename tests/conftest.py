@@ -104,6 +104,6 @@ def make_request_row(db):
         }  # fmt: skip
         values.update(fields)
         requests_store([RequestRow(**values)])
-        return MessageRequest.objects.get(request_id=values["request_id"], created_at=created_at)
+        return MessageRequest.objects.get(user_id=user.pk, request_id=values["request_id"], created_at=created_at)
 
     return make

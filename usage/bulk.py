@@ -2,7 +2,7 @@
 
 Rows are ``RequestRow`` named tuples. ``copy_rows`` streams them with COPY into a temporary
 staging table, then moves them with one INSERT ... ON CONFLICT DO NOTHING, so a resent request
-(same request_id and created_at) is skipped, not doubled, and the identities of the rows
+(same owner, request_id and created_at) is skipped, not doubled, and the identities of the rows
 really stored come back. Nothing but ``requests_store`` calls it: it neither creates
 partitions nor marks rollup hours.
 """
@@ -37,8 +37,9 @@ class RequestRow(namedtuple("RequestRow", _NAMES, defaults=_DEFAULTS)):  # noqa:
     __slots__ = ()
 
     @property
-    def identity(self) -> tuple[str, datetime]:
-        return self.request_id, self.created_at
+    def identity(self) -> tuple[int, str, datetime]:
+        """What makes a request one request: its owner's, not everyone's, (request_id, created_at)."""
+        return self.user_id, self.request_id, self.created_at
 
 
 assert RequestRow._fields[: len(_REQUIRED)] == _REQUIRED, "the required columns come first"
@@ -78,13 +79,13 @@ def _stage(cursor, rows: Iterable[Sequence]) -> None:
 
 _MOVE = (
     f'INSERT INTO "message_request" ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM "{STAGE}" '
-    'ON CONFLICT ("request_id", "created_at") DO NOTHING RETURNING "request_id", "created_at"'
+    'ON CONFLICT ("user_id", "request_id", "created_at") DO NOTHING RETURNING "user_id", "request_id", "created_at"'
 )
 
 
-def copy_rows(rows: Iterable[RequestRow]) -> set[tuple[str, datetime]]:
+def copy_rows(rows: Iterable[RequestRow]) -> set[tuple[int, str, datetime]]:
     """Store rows, skipping any already stored; return the identities of the new ones."""
     with transaction.atomic(), connection.cursor() as cursor:
         _stage(cursor, rows)
         cursor.execute(_MOVE)
-        return {(request_id, created_at) for request_id, created_at in cursor.fetchall()}
+        return {(user_id, request_id, created_at) for user_id, request_id, created_at in cursor.fetchall()}

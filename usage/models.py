@@ -24,7 +24,7 @@ class MessageRequest(models.Model):
     The table is range-partitioned by month on ``created_at`` (DESIGN decision 8),
     so the database's primary key is (id, created_at); ``id`` alone is unique in
     practice (one identity sequence) and is what pages and the API link to.
-    Idempotency keys on (request_id, created_at): see ``usage/partitions.py``.
+    Idempotency keys on the owner's (request_id, created_at): see ``usage/partitions.py``.
     """
 
     # Foreign keys do nothing on delete: users, keys and providers with history are
@@ -93,8 +93,8 @@ class MessageRequest(models.Model):
         verbose_name_plural = _("requests")
         ordering = ["-created_at", "-id"]
         constraints = [
-            # Idempotent ingest: see usage/partitions.py for why the pair, not request_id alone.
-            models.UniqueConstraint(fields=["request_id", "created_at"], name="mr_request_id_unique"),
+            # Idempotent ingest, per owner: see usage/partitions.py for why these three.
+            models.UniqueConstraint(fields=["user", "request_id", "created_at"], name="mr_owner_request_unique"),
         ]
         # Every list is "newest first within some filter": each index ends with the
         # time so a page reads only the rows it shows, in order, in the months it covers.

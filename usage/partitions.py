@@ -7,10 +7,13 @@ row never finds its month missing. There is no DEFAULT partition: it would have
 to be scanned, and emptied, each time a month is added.
 
 Idempotency: a unique constraint on a partitioned table must contain the
-partition key, so requests are unique on (request_id, created_at). A record's
-request_id and timestamp come from the gateway that sent it and a resend carries
-both again, so the pair identifies a request; it costs no extra table or lookup
-on the write path, and retention still drops whole months.
+partition key, so requests are unique on (user_id, request_id, created_at). A
+record's request_id and timestamp come from the gateway that sent it and a resend
+carries both again, so with the owner they identify a request; it costs no extra
+table or lookup on the write path, and retention still drops whole months. The
+owner is part of it so that one user's ids can neither hide another's records as
+"duplicates" nor tell whether an id exists; it is also what a table distributed
+by user (Citus, DESIGN decision 10) requires of a unique key.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ data, the OpenClaw import and the test fixtures all call it.
 ``records_ingest`` takes raw items in any supported format, turns each into a canonical
 record (``usage.ingest``), checks it against the hub (user, provider, sizes), prices it
 and stores the batch with one COPY. A bad record never fails its neighbours: the result
-says, by index, which were stored, which were duplicates and why each other was refused.
+says, by index, which were stored, which were duplicates, which were conflicts (a known
+request sent again with other values: the first stored version wins) and why each other
+was refused. A request is known by its owner's (request_id, created_at): one user's ids
+never touch another's records.
 """
 
 from __future__ import annotations
@@ -44,12 +47,20 @@ logger = logging.getLogger(__name__)
 MAX_RECORDS_PER_CALL = 5_000
 MAX_RECORD_BYTES = 1_000_000
 INT4_MAX = 2**31 - 1  # the token, duration and count columns are PostgreSQL integers
-# Records without a timestamp are stamped on arrival; a resend is found by request_id in
-# this recent window (the only case where (request_id, created_at) cannot catch it).
+# Records without a timestamp are stamped on arrival; a resend is found by the owner's
+# request_id in this recent window (the only case where the stored identity cannot catch it).
 UNSTAMPED_LOOKBACK = timedelta(days=2)
 TOKEN_COLUMNS = (
     "input_tokens", "output_tokens", "cache_creation_tokens", "cache_creation_5m_tokens",
     "cache_creation_1h_tokens", "cache_read_tokens", "reasoning_tokens", "duration_ms", "ttft_ms", "messages_count",
+)  # fmt: skip
+# What the sender's record decides. A resend of a stored request that differs in any of these
+# is a conflict (the first stored version stays). Not compared: what the hub derives (cost,
+# which attributes it keeps, for how long) and how the record travelled (which of the owner's
+# keys sent it).
+SENT_COLUMNS = (
+    "provider_id", "model", "original_model", "endpoint", "status_code", "is_stream", "incomplete", *TOKEN_COLUMNS,
+    "session_id", "user_agent", "blocked_by", "blocked_reason", "error_message",
 )  # fmt: skip
 
 
@@ -68,20 +79,45 @@ class Rejection:
         return cls(index, printable(error.field), printable(error.reason, 1000))
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """A record naming a stored request with other values: not stored, the first version stays."""
+
+    index: int
+    fields: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "fields": list(self.fields)}
+
+
 @dataclass
 class IngestResult:
     stored: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "stored": len(self.stored),
             "duplicates": len(self.duplicates),
+            "conflicts": len(self.conflicts),
             "rejected": len(self.rejected),
             "duplicate_indexes": self.duplicates,
+            "conflict_details": [conflict.as_dict() for conflict in sorted(self.conflicts, key=lambda c: c.index)],
             "errors": [rejection.as_dict() for rejection in sorted(self.rejected, key=lambda r: r.index)],
         }
+
+    def resent(self, index: int, sent: Sequence, stored: Sequence | None) -> None:
+        """Record ``index`` named a known request: a duplicate if its values (SENT_COLUMNS, in
+        order) are the stored ones, else a conflict naming the fields that differ."""
+        differ = () if stored is None else tuple(
+            name for name, mine, theirs in zip(SENT_COLUMNS, sent, stored, strict=True) if mine != theirs
+        )  # fmt: skip
+        if differ:
+            self.conflicts.append(Conflict(index, differ))
+        else:
+            self.duplicates.append(index)
 
 
 @dataclass
@@ -332,15 +368,42 @@ def _row(accepted: _Accepted, context: _Context, now: datetime) -> RequestRow:
     })  # fmt: skip
 
 
-def _seen_recently(request_ids: list[str], since: datetime) -> set[str]:
-    if not request_ids:
-        return set()
+def _sent(row: RequestRow) -> tuple:
+    return tuple(getattr(row, name) for name in SENT_COLUMNS)
+
+
+_SENT_SQL = ", ".join(f'm."{name}"' for name in SENT_COLUMNS)
+
+
+def _stored_recently(requests: list[tuple[int, str]], since: datetime) -> dict[tuple[int, str], tuple]:
+    """The first stored version (SENT_COLUMNS) of each (owner, request_id) stored since ``since``."""
+    if not requests:
+        return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            'SELECT request_id FROM "message_request" WHERE request_id = ANY(%s) AND created_at >= %s',
-            [request_ids, since],
+            f"SELECT DISTINCT ON (m.user_id, m.request_id) m.user_id, m.request_id, {_SENT_SQL} "  # noqa: S608
+            'FROM "message_request" m WHERE m.user_id = ANY(%s) AND m.request_id = ANY(%s) AND m.created_at >= %s '
+            "ORDER BY m.user_id, m.request_id, m.created_at, m.id",
+            [list({user_id for user_id, _ in requests}), list({request_id for _, request_id in requests}), since],
         )
-        return {row[0] for row in cursor.fetchall()}
+        wanted = set(requests)
+        return {(row[0], row[1]): row[2:] for row in cursor.fetchall() if (row[0], row[1]) in wanted}
+
+
+def _stored_versions(identities: list[tuple[int, str, datetime]]) -> dict[tuple[int, str, datetime], tuple]:
+    """The stored values (SENT_COLUMNS) of requests known by their identity."""
+    if not identities:
+        return {}
+    users, request_ids, times = (list(column) for column in zip(*identities, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.user_id, m.request_id, m.created_at, {_SENT_SQL} "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS k(user_id, request_id, created_at) "
+            'JOIN "message_request" m ON m.user_id = k.user_id AND m.request_id = k.request_id '
+            "AND m.created_at = k.created_at WHERE m.created_at BETWEEN %s AND %s",
+            [users, request_ids, times, min(times), max(times)],
+        )
+        return {(row[0], row[1], row[2]): row[3:] for row in cursor.fetchall()}
 
 
 def _stored_near(accepted: list[_Accepted], now: datetime) -> set[tuple[int, str]]:
@@ -422,35 +485,47 @@ def records_ingest(
         except RecordError as error:
             result.rejected.append(Rejection.of(index, error))
 
-    # Duplicates inside the call: the first one counts.
+    # A request is known by its owner's (request_id, created_at), or, for a record that gave no
+    # time, by its owner's request_id in the recent window. Inside the call the first one counts.
     now = timezone.now()
-    seen: set[tuple[str, datetime | None]] = set()
-    unstamped = [a.record.request_id for a in accepted if not a.stamped]
-    recent = _seen_recently(unstamped, now - UNSTAMPED_LOOKBACK)
+    rows = {item.index: _row(item, context, now) for item in accepted}
+    recent = _stored_recently(
+        [(item.user_id, item.record.request_id) for item in accepted if not item.stamped], now - UNSTAMPED_LOOKBACK
+    )
     named = _stored_near(accepted, now)  # (owner, request_id) of requests stored under another start time
+    first: dict[tuple, tuple] = {}  # the request -> the values of its first record in this call
     fresh: list[_Accepted] = []
     for item in accepted:
-        identity = (item.record.request_id, item.record.created_at)
+        row = rows[item.index]
         same_request = (item.user_id, item.record.request_id) if item.record.same_request_within else None
-        if identity in seen or (not item.stamped and item.record.request_id in recent) or same_request in named:
+        if same_request in named:
+            # Another instrumentation's span of a stored call: the same request, seen otherwise.
             result.duplicates.append(item.index)
             continue
-        seen.add(identity)
+        request = row.identity if item.stamped else (item.user_id, item.record.request_id)
+        known = first.get(request, recent.get(request))
+        if known is not None:
+            result.resent(item.index, _sent(row), known)
+            continue
+        first[request] = _sent(row)
         if same_request:
             named.add(same_request)
-        if not item.stamped:
-            recent.add(item.record.request_id)
         fresh.append(item)
 
     if fresh:
-        rows = [_row(item, context, now) for item in fresh]
-        inserted = {row.identity for row in requests_store(rows)}
-        for item, row in zip(fresh, rows, strict=True):
-            (result.stored if row.identity in inserted else result.duplicates).append(item.index)
+        inserted = {row.identity for row in requests_store([rows[item.index] for item in fresh])}
+        known = [item for item in fresh if rows[item.index].identity not in inserted]
+        stored = _stored_versions([rows[item.index].identity for item in known])
+        for item in fresh:
+            row = rows[item.index]
+            if row.identity in inserted:
+                result.stored.append(item.index)
+            else:  # stored before, by an earlier call or a concurrent one
+                result.resent(item.index, _sent(row), stored.get(row.identity))
     result.duplicates.sort()
     logger.info(
-        "ingest owner=%s key=%s stored=%d duplicates=%d rejected=%d",
+        "ingest owner=%s key=%s stored=%d duplicates=%d conflicts=%d rejected=%d",
         owner.username, api_key.prefix if api_key else "-", len(result.stored), len(result.duplicates),
-        len(result.rejected),
+        len(result.conflicts), len(result.rejected),
     )  # fmt: skip
     return result

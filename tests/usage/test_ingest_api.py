@@ -57,7 +57,10 @@ def test_a_native_record_is_stored_priced_and_attributed_to_the_keys_owner(
 ):
     response = post(client, alice_key, [native(cache_read_tokens=2000, cache_creation_tokens=400)])
     assert response.status_code == 200
-    assert response.json() == {"stored": 1, "duplicates": 0, "rejected": 0, "duplicate_indexes": [], "errors": []}
+    assert response.json() == {
+        "stored": 1, "duplicates": 0, "conflicts": 0, "rejected": 0, "duplicate_indexes": [], "conflict_details": [],
+        "errors": [],
+    }  # fmt: skip
     row = MessageRequest.objects.get(request_id="r-1")
     assert row.user == alice and row.key == alice_key.key and row.provider == anthropic_provider
     # 1000 x $3 + 500 x $15 + 2000 x $0.30 + 400 x $3.75 per million, x 0.8 multiplier

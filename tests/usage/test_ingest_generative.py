@@ -78,7 +78,7 @@ def test_no_record_fails_its_neighbours_whatever_it_holds(client, key, odd, shap
         response = post(client, key, lines, content_type="application/x-ndjson")
     assert response.status_code == 200, response.content[:500]
     body = response.json()
-    assert body["stored"] + body["duplicates"] + body["rejected"] == 3
+    assert body["stored"] + body["duplicates"] + body["conflicts"] + body["rejected"] == 3
     ids = set(MessageRequest.objects.filter(request_id__in=[first["request_id"], last["request_id"]]).values_list(
         "request_id", flat=True
     ))  # fmt: skip

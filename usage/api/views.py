@@ -30,8 +30,22 @@ INGEST_RESULT = inline_serializer(
     {
         "stored": serializers.IntegerField(),
         "duplicates": serializers.IntegerField(),
+        "conflicts": serializers.IntegerField(
+            help_text="Records naming a stored request with other values: not stored; the first version stays."
+        ),
         "rejected": serializers.IntegerField(),
         "duplicate_indexes": serializers.ListField(child=serializers.IntegerField()),
+        "conflict_details": serializers.ListField(
+            child=inline_serializer(
+                "IngestConflict",
+                {
+                    "index": serializers.IntegerField(),
+                    "fields": serializers.ListField(
+                        child=serializers.CharField(), help_text="The fields whose values differ from the stored ones."
+                    ),
+                },
+            )
+        ),
         "detail": serializers.CharField(required=False, help_text="Why nothing was read, when a file was skipped."),
         "errors": serializers.ListField(
             child=inline_serializer(
@@ -67,9 +81,11 @@ class IngestRecordsView(IngestView):
             '`{"format": ..., "records": [...]}`, or NDJSON (optionally gzip-compressed). '
             "Each record is in one format: `native` (the fields below), `higress`, `openai`, "
             "`anthropic` or `gemini`, named by `?format=`, a `format` field in the record, or "
-            "detected from its shape. Idempotent on `request_id` (with `created_at`): a record "
-            "sent again is counted as a duplicate, not stored twice. A bad record never fails "
-            "its neighbours; the answer lists each rejected record's index, field and reason."
+            "detected from its shape. Idempotent per owner on `request_id` (with `created_at`): a record "
+            "sent again is counted as a duplicate, not stored twice; sent again with other values it "
+            "is a conflict (its index and the fields that differ), and the first stored version stays. "
+            "Another user's ids never touch your records. A bad record never fails its neighbours; "
+            "the answer lists each rejected record's index, field and reason."
         ),
         parameters=[OpenApiParameter("format", str, enum=[f for f in FORMATS if f not in ("openclaw", "otlp")])],
         request={"application/json": NativeRecordSerializer(many=True), "application/x-ndjson": OpenApiTypes.STR},
@@ -177,14 +193,22 @@ class OtlpTracesView(IngestView):
             return Response({"detail": f"not an OTLP trace export: {exc}"}, status=400)
         result = records_ingest(owner=request.user, api_key=request.auth, records=enumerate(outcomes))
         rejected = len(result.rejected)
-        message = "; ".join(f"span {r.index}: {r.field}: {r.reason}" for r in result.rejected[:20])
+        # A conflicting resend is not lost data (its first version is stored): OTLP's way to say
+        # so is a partial success that rejects nothing but carries a message.
+        message = "; ".join(
+            [f"span {r.index}: {r.field}: {r.reason}" for r in result.rejected[:20]]
+            + [
+                f"span {c.index}: sent before with other {', '.join(c.fields)}; the first version stays"
+                for c in result.conflicts[:20]
+            ]
+        )
         if protobuf:
             reply = ExportTraceServiceResponse()
-            if rejected:
+            if message:
                 reply.partial_success.rejected_spans = rejected
                 reply.partial_success.error_message = message
             return HttpResponse(reply.SerializeToString(), content_type="application/x-protobuf")
-        body = {"partialSuccess": {"rejectedSpans": rejected, "errorMessage": message}} if rejected else {}
+        body = {"partialSuccess": {"rejectedSpans": rejected, "errorMessage": message}} if message else {}
         return Response(body)
 
 
