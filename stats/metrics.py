@@ -3,8 +3,15 @@
 Every usage counter is a sum since the first request, read from ``usage.rollups.cumulative``
 (the rollup hours added up, plus the raw rows of hours not rolled up yet) in one snapshot, so:
 every web process answers the same numbers, a restart resets nothing, nothing is counted
-twice, and retention never lowers a counter (rollups outlive the rows they sum). The text is
-cached in Redis for ``METRICS["CACHE_SECONDS"]``, shared by all processes.
+twice, and retention never lowers a counter (rollups outlive the rows they sum).
+
+A scrape costs a cache read, whatever the deployment's size. While anyone scrapes, a worker
+builds the text every ``METRICS["CACHE_SECONDS"]`` (``stats.tasks.metrics_build``, on beat) and
+stores it in Redis, shared by all web processes: the database pays one build per interval
+however many Prometheus servers scrape, and nothing when none does. A scrape that finds no text
+younger than two intervals (no worker running, Redis just back) builds it itself, so the
+answer is never staler than that. ``llm_hub_metrics_built_timestamp_seconds`` says when the
+text was built.
 
 Three vocabularies over the same sums:
 
@@ -361,22 +368,54 @@ def collect(options: dict | None = None) -> bytes:
         "How long reading the hub's metrics from the database took.",
     )
     out.sample("llm_hub_metrics_collect_duration_seconds", "", time.perf_counter() - started)
+    out.family(
+        "llm_hub_metrics_built_timestamp_seconds",
+        "gauge",
+        "When this text was read from the database (the scrape may serve it a few seconds later).",
+    )
+    out.sample("llm_hub_metrics_built_timestamp_seconds", "", time.time())
     return out.text()
 
 
-def exposition(options: dict | None = None, *, compressed: bool = False) -> bytes:
-    """The hub's metrics, cached for a few seconds across processes (plain and gzip-compressed:
-    Prometheus asks for gzip, and the text of a large deployment runs to megabytes)."""
-    options = options or config()
+# Set by each scrape; while it lives, the worker keeps the text built.
+WANTED_KEY = "metrics:wanted"
+WANTED_SECONDS = 120
+STALE_INTERVALS = 2  # a stored text older than this many intervals is built again by the scrape
+
+
+def _key(options: dict) -> str:
     shape = {name: value for name, value in options.items() if name != "ALLOWED_IPS"}
-    key = "metrics:v2:" + hashlib.sha256(repr(sorted(shape.items())).encode()).hexdigest()[:16]
-    key += ":gz" if compressed else ""
-    cached = cache.get(key) if options["CACHE_SECONDS"] else None
-    if cached is not None:
-        return cached
-    text = collect(options)
-    if compressed:
-        text = gzip.compress(text, compresslevel=1)
+    return "metrics:v3:" + hashlib.sha256(repr(sorted(shape.items())).encode()).hexdigest()[:16]
+
+
+def build(options: dict | None = None) -> tuple[float, bytes]:
+    """Collect the text now and store it, gzip-compressed (Prometheus asks for gzip, and the text
+    of a large deployment runs to megabytes), for every process; return (built at, gzip text)."""
+    options = options or config()
+    built = (time.time(), gzip.compress(collect(options), compresslevel=1))
     if options["CACHE_SECONDS"]:
-        cache.set(key, text, options["CACHE_SECONDS"])
-    return text
+        cache.set(_key(options), built, options["CACHE_SECONDS"] * STALE_INTERVALS)
+    return built
+
+
+def build_if_wanted() -> bool:
+    """The worker's half: build the text when someone scraped in the last WANTED_SECONDS."""
+    options = config()
+    if not options["CACHE_SECONDS"] or cache.get(WANTED_KEY) is None:
+        return False
+    build(options)
+    return True
+
+
+def exposition(options: dict | None = None, *, compressed: bool = False) -> bytes:
+    """The hub's metrics as a scrape gets them: the stored text when it is fresh enough, else
+    built now (see the module's docstring)."""
+    options = options or config()
+    stored = None
+    if options["CACHE_SECONDS"]:
+        cache.set(WANTED_KEY, 1, WANTED_SECONDS)
+        stored = cache.get(_key(options))
+    if stored is None or time.time() - stored[0] > options["CACHE_SECONDS"] * STALE_INTERVALS:
+        stored = build(options)
+    text = stored[1]
+    return text if compressed else gzip.decompress(text)

@@ -33,3 +33,13 @@ def provider_statuses_refresh() -> int:
         status = provider_status_record(provider_id=provider_id, requests=requests, successes=successes, now=now)
         changed += status.since == now and since != now
     return changed
+
+
+@shared_task
+@recorded
+def metrics_build() -> bool:
+    """Every METRICS["CACHE_SECONDS"] (Celery beat): build /metrics' text for the scrapes to
+    come, if anyone scraped in the last two minutes (see ``stats.metrics``)."""
+    from stats.metrics import build_if_wanted
+
+    return build_if_wanted()

@@ -241,6 +241,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=17, hour=3),
     },
 }
+if METRICS["CACHE_SECONDS"]:
+    # /metrics' text, built ahead while anyone scrapes (stats.metrics): a scrape reads the cache.
+    CELERY_BEAT_SCHEDULE["build-metrics"] = {
+        "task": "stats.tasks.metrics_build",
+        "schedule": float(METRICS["CACHE_SECONDS"]),
+        "options": {"expires": float(METRICS["CACHE_SECONDS"])},  # a late build is no use
+    }
 
 # --- logging: to stdout, never a secret ---------------------------------------------
 LOGGING = {

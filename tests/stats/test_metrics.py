@@ -1,5 +1,6 @@
 """/metrics: counters equal the database, access is guarded, cardinality is capped, promtool agrees."""
 
+import gzip
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -7,7 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.db.models import Count, Sum
+from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.models import SystemSettings
@@ -250,9 +253,46 @@ def test_the_answer_is_cached_for_a_few_seconds_across_processes(traffic, client
     assert again.startswith(hub_part)
 
 
-def test_prometheus_gets_gzip_when_it_asks(traffic, client, metrics_key):
-    import gzip
+# --- the text built ahead --------------------------------------------------------------------
 
+
+def test_while_someone_scrapes_the_worker_builds_the_text_and_a_scrape_reads_no_table(
+    traffic, client, metrics_key, settings, make_request_row, alice
+):
+    from stats.tasks import metrics_build
+
+    settings.METRICS = {**settings.METRICS, "CACHE_SECONDS": 5}
+    assert metrics_build() is False  # nobody scraped yet: nothing built
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {metrics_key}", "HTTP_ACCEPT_ENCODING": "gzip"}
+    before = total(parse(gzip.decompress(client.get("/metrics", **headers).content))["llm_hub_requests"],
+                   "llm_hub_requests_total")  # fmt: skip
+    make_request_row(user=alice, created_at=BASE)
+    assert metrics_build() is True  # the scrape above asked for it
+    with CaptureQueriesContext(connection) as queries:
+        body = gzip.decompress(client.get("/metrics", **headers).content)
+    assert not [q["sql"] for q in queries if "usage_total" in q["sql"] or "message_request" in q["sql"]]
+    assert total(parse(body)["llm_hub_requests"], "llm_hub_requests_total") == before + 1
+
+
+def test_a_scrape_builds_the_text_itself_when_the_stored_one_is_too_old(
+    traffic, client, metrics_key, settings, make_request_row, alice
+):
+    from django.core.cache import cache
+
+    from stats import metrics
+
+    settings.METRICS = {**settings.METRICS, "CACHE_SECONDS": 5}
+    options = metrics.config()
+    stale_at, text = metrics.build(options)
+    cache.set(metrics._key(options), (stale_at - 2 * 5 - 1, text), 60)  # as if the worker had stopped
+    make_request_row(user=alice, created_at=BASE)
+    body = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {metrics_key}").content
+    assert total(parse(body)["llm_hub_requests"], "llm_hub_requests_total") == MessageRequest.objects.count()
+    built = total(parse(body)["llm_hub_metrics_built_timestamp_seconds"], "llm_hub_metrics_built_timestamp_seconds")
+    assert built > stale_at
+
+
+def test_prometheus_gets_gzip_when_it_asks(traffic, client, metrics_key):
     plain = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {metrics_key}")
     packed = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {metrics_key}", HTTP_ACCEPT_ENCODING="gzip")
     assert packed["Content-Encoding"] == "gzip"
