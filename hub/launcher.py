@@ -34,7 +34,8 @@ def _manage(*args: str, children: list[subprocess.Popen]) -> None:
     children.remove(child)
 
 
-def _port_free(host: str, port: int) -> bool:
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on (host, port) now."""
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -112,7 +113,7 @@ def _stop_children(children: list[subprocess.Popen], grace: float = GRACE_SECOND
 def main() -> int:
     host = os.environ.get("HUB_HOST", "127.0.0.1")
     port = int(os.environ.get("HUB_PORT", "8000"))
-    if not _port_free(host, port):
+    if not port_free(host, port):
         _say(f"Port {port} on {host} is in use (another hub?). Stop that, or choose one: HUB_PORT=8001 make run")
         return 1
     try:

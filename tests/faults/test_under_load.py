@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ import psycopg
 import pytest
 
 from hub import embedded
+from tests.servers import free_port
 
 pytestmark = pytest.mark.fault
 
@@ -161,9 +161,7 @@ class Hub:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     def gunicorn(self, workers: int = 2) -> int:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         self.spawn("gunicorn", [str(BIN / "gunicorn"), "hub.wsgi", "--bind", f"127.0.0.1:{port}",
                                 "--workers", str(workers), "--timeout", "60", "--graceful-timeout", "5"])  # fmt: skip
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,42 +19,16 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
+
+from hub.launcher import port_free
+from tests.servers import database_url, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 STOPPED_WITHIN = 10.0  # seconds from Ctrl-C until the launcher has exited
 TOKEN_VARIABLE = "HUB_LAUNCHER_TEST_TOKEN"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    user = db["USER"] or "postgres"
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    # The embedded server's unix socket directory comes through OPTIONS (dj-database-url's ?host=).
-    host = db["HOST"] or db.get("OPTIONS", {}).get("host", "")
-    if host.startswith("/"):
-        return f"postgresql://{user}{password}@/{db['NAME']}?host={quote(host, safe='')}"
-    return f"postgresql://{user}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _processes_with(token: str) -> list[int]:
@@ -104,10 +77,10 @@ MOMENTS = ["during start-up", "as the first page answers", "a second later, unde
 
 @pytest.mark.parametrize("moment", MOMENTS)
 def test_ctrl_c_stops_every_process_and_frees_the_port(var_dir, tmp_path, moment):
-    port, token = _free_port(), uuid.uuid4().hex
+    port, token = free_port(), uuid.uuid4().hex
     environment = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
     environment.update({
-        "DATABASE_URL": _database_url(), "REDIS_URL": os.environ["REDIS_URL"], "HUB_VAR_DIR": str(var_dir),
+        "DATABASE_URL": database_url(), "REDIS_URL": os.environ["REDIS_URL"], "HUB_VAR_DIR": str(var_dir),
         "HUB_PORT": str(port), "HUB_DEMO_DATA": "0", "WEB_CONCURRENCY": "2", TOKEN_VARIABLE: token,
         "PYTHONUNBUFFERED": "1",
     })  # fmt: skip
@@ -142,7 +115,7 @@ def test_ctrl_c_stops_every_process_and_frees_the_port(var_dir, tmp_path, moment
         output = (tmp_path / "launcher.log").read_text()
         assert not left, f"left running: {left}\n{output[-3000:]}"
         assert took < STOPPED_WITHIN, f"took {took:.1f} s\n{output[-3000:]}"
-        assert _port_free(port), f"port {port} still taken"
+        assert port_free("127.0.0.1", port), f"port {port} still taken"
     finally:
         stop_asking.set()
         for pid in _processes_with(token):

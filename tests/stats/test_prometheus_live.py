@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from django.db import connection
 from django.db.models import Sum
 from prometheus_client.parser import text_string_to_metric_families
 
 from stats.tasks import provider_statuses_refresh
+from tests.servers import database_url, free_port
 from usage.models import MessageRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,24 +42,6 @@ HIGRESS_PROMQL = [
 ]
 # Grafana's variables, as a dashboard over the last few minutes would fill them in.
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__range": "5m", "$__interval": "15s"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def database_url() -> str:
-    """This test run's database, as a URL the web servers' settings read."""
-    found = connection.settings_dict
-    user = urllib.parse.quote(found["USER"] or "")
-    password = f":{urllib.parse.quote(found['PASSWORD'])}" if found["PASSWORD"] else ""
-    # The embedded server's socket directory comes through OPTIONS (dj-database-url's ?host=).
-    host = found["HOST"] or found.get("OPTIONS", {}).get("host", "")
-    if host.startswith("/"):
-        return f"postgresql://{user}{password}@/{found['NAME']}?host={urllib.parse.quote(host, safe='')}"
-    return f"postgresql://{user}{password}@{host}:{found['PORT'] or 5432}/{found['NAME']}"
 
 
 def wait_for(port: int, seconds: float = 30) -> None:
