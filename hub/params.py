@@ -100,3 +100,26 @@ class WholeNumberField(forms.CharField):
             return parse_whole(value, minimum=self.minimum, maximum=self.maximum)
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+# --- query strings of links -------------------------------------------------------------------
+
+CURSORS = ("after", "before")
+
+
+def query_without(params, *names: str, **replace: str) -> str:
+    """``params`` (a request's GET) as a query string without ``names``, with ``replace`` set:
+    the filters a link keeps when it changes the page, the window or the size."""
+    query = params.copy()
+    for name in names:
+        query.pop(name, None)
+    query.update(replace)
+    return query.urlencode()
+
+
+def cursor_link(request, name: str, cursor: str | None) -> str | None:
+    """The absolute URL of the page a keyset cursor points at (``name`` "after" or "before"),
+    keeping the request's filters; None when there is no such page."""
+    if cursor is None:
+        return None
+    return request.build_absolute_uri(request.path) + "?" + query_without(request.GET, *CURSORS, **{name: cursor})

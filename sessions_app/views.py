@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from hub.models import User
+from hub.params import CURSORS, query_without
 from hub.visibility import sees_everything
 from providers.models import Provider
 from sessions_app import selectors
@@ -22,13 +23,6 @@ from usage.export import export_filename
 def _is_refresh(request: HttpRequest) -> bool:
     """The page's own refresh call asks for the changing part only."""
     return request.headers.get("X-Refresh") == "1"
-
-
-def _query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 def _filterset(request: HttpRequest) -> SessionFilterSet:
@@ -54,7 +48,7 @@ def sessions(request: HttpRequest) -> HttpResponse:
         "active_since": selectors.active_boundary(listing.now),
         "providers": dict(Provider.objects.values_list("pk", "name")),
         "api_types": API_TYPE_LABELS,
-        "query": _query_without(request, "after", "before"),
+        "query": query_without(request.GET, *CURSORS),
         "sees_everything": sees_everything(request.user),
         "users": User.objects.visible_to(request.user).order_by("username").only("username", "display_name"),
     }

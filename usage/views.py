@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hub.models import User
+from hub.params import CURSORS, query_without
 from hub.visibility import sees_everything
 from usage import export, presentation
 from usage.periods import RANGES
@@ -34,14 +35,6 @@ def _page_size(request: HttpRequest) -> int:
         return page_size(request.GET.get("size"))
     except ValueError:
         return DEFAULT_PAGE_SIZE
-
-
-def _query_without(request: HttpRequest, *names: str, **replace: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    query.update(replace)
-    return query.urlencode()
 
 
 @login_required
@@ -70,13 +63,13 @@ def logs(request: HttpRequest) -> HttpResponse:
         "active_range": filterset.active_range(),
         # A quick range keeps the other filters and drops the explicit times it replaces.
         "ranges": [
-            (value, label, _query_without(request, "after", "before", "range", "start", "end", range=value))
+            (value, label, query_without(request.GET, *CURSORS, "range", "start", "end", range=value))
             for value, label in RANGES
         ],
         "size": size,
         "sizes": PAGE_SIZES,
-        "query": _query_without(request, "after", "before"),
-        "filter_query": _query_without(request, "after", "before", "size"),
+        "query": query_without(request.GET, *CURSORS),
+        "filter_query": query_without(request.GET, *CURSORS, "size"),
         "flags": filterset.form.cleaned_data if filterset.is_valid() else {},
         "sees_everything": sees_everything(request.user),
         "users": User.objects.visible_to(request.user).order_by("username").only("username", "display_name"),

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from hub.authentication import ApiKeyAuthentication, HasScope
 from hub.openapi import PARAMETER_ERRORS
+from hub.params import cursor_link
 from sessions_app import selectors
 from sessions_app.api.serializers import SessionDetailSerializer, SessionSerializer
 from sessions_app.filters import SessionFilterSet
@@ -78,19 +79,10 @@ class SessionListView(SessionsReadView):
             raise ValidationError({refused: [_("Not a cursor this API gave out.")]}) from None
         context = {"active_since": selectors.active_boundary(listing.now)}
 
-        def link(name: str, cursor: str | None) -> str | None:
-            if cursor is None:
-                return None
-            query = params.copy()
-            for old in ("after", "before"):
-                query.pop(old, None)
-            query[name] = cursor
-            return request.build_absolute_uri(request.path) + "?" + query.urlencode()
-
         return Response({
             "active_count": listing.active_count,
-            "next": link("after", listing.page.next_cursor),
-            "previous": link("before", listing.page.previous_cursor),
+            "next": cursor_link(request, "after", listing.page.next_cursor),
+            "previous": cursor_link(request, "before", listing.page.previous_cursor),
             "results": SessionSerializer(listing.page.rows, many=True, context=context).data,
         })  # fmt: skip
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from hub.authentication import ApiKeyAuthentication, HasScope
 from hub.openapi import PARAMETER_ERRORS
+from hub.params import cursor_link
 from usage import export, presentation
 from usage.filters import MessageRequestFilterSet
 from usage.models import MessageRequest
@@ -104,23 +105,14 @@ class LogCursorPagination(BasePagination):
         self.request = request
         return self.page.rows
 
-    def _link(self, name: str, cursor: str | None) -> str | None:
-        if cursor is None:
-            return None
-        query = self.request.query_params.copy()
-        for old in ("after", "before"):
-            query.pop(old, None)
-        query[name] = cursor
-        return self.request.build_absolute_uri(self.request.path) + "?" + query.urlencode()
-
     def get_paginated_response(self, data) -> Response:
         return Response(
             {
                 "count": self.count,
                 "count_exact": self.exact,
                 "count_at_most": self.at_most,
-                "next": self._link("after", self.page.next_cursor),
-                "previous": self._link("before", self.page.previous_cursor),
+                "next": cursor_link(self.request, "after", self.page.next_cursor),
+                "previous": cursor_link(self.request, "before", self.page.previous_cursor),
                 "results": data,
             }
         )
