@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -241,15 +243,27 @@ class UsageHourlyBrief(RollupSums):
         return f"{self.hour:%Y-%m-%d %H:00} {self.original_model} ×{self.requests}"
 
 
-class RollupHour(models.Model):
-    """One UTC hour's rollup state. Writers bump ``version`` (and set ``dirty``) in the same
-    transaction as their rows; a recompute clears ``dirty`` only if the version it read is
-    still current, so rows that land during a recompute are never lost."""
+class RollupState(models.Model):
+    """One unit of time's rollup state (an hour, a minute). Writers bump ``version`` (and set
+    ``dirty``) in the same transaction as their rows (``usage.rollups.marks``); a recompute
+    clears ``dirty`` only if the version it read is still current, so rows that land during a
+    recompute are never lost. Subclasses name the unit: their primary key and ``unit``."""
 
-    hour = models.DateTimeField(primary_key=True)
+    unit: ClassVar[timedelta]
+
     dirty = models.BooleanField(default=True)
     version = models.BigIntegerField(default=1)
     rolled_at = models.DateTimeField(null=True)
+
+    class Meta:
+        abstract = True
+
+
+class RollupHour(RollupState):
+    """One UTC hour's rollup state (``usage.rollups.compute``)."""
+
+    unit = timedelta(hours=1)
+    hour = models.DateTimeField(primary_key=True)
 
     class Meta:
         db_table = "usage_rollup_hour"
@@ -320,13 +334,11 @@ class UsageHealth(LatencyHistograms):
         return f"{self.start:%Y-%m-%d %H:%M} /{self.span} ×{self.requests}"
 
 
-class RollupMinute(models.Model):
-    """One UTC minute's state for the minute rollups: the same version pattern as ``RollupHour``."""
+class RollupMinute(RollupState):
+    """One UTC minute's state for the minute rollups (``usage.rollups.minutes``)."""
 
+    unit = timedelta(minutes=1)
     minute = models.DateTimeField(primary_key=True)
-    dirty = models.BooleanField(default=True)
-    version = models.BigIntegerField(default=1)
-    rolled_at = models.DateTimeField(null=True)
 
     class Meta:
         db_table = "usage_rollup_minute"

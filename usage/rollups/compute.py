@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from django.db import connection, transaction
 
 from usage.definitions import condition_sql
 from usage.models import LATENCY_BOUNDS_MS, TOKEN_BOUNDS, TOKEN_HISTOGRAM_KINDS, RetentionState, RollupHour
-from usage.rollups import cumulative
+from usage.rollups import cumulative, marks
 from usage.rollups.shape import HOUR, SUM_FIELDS, check_hour, floor_hour
 
 logger = logging.getLogger(__name__)
@@ -29,33 +29,12 @@ _LOCK_NAMESPACE = 0x726F6C6C  # "roll": pg_advisory_xact_lock(namespace, hour)
 
 def mark_hours(hours: Iterable[datetime]) -> None:
     """Mark hours dirty. Call inside the transaction that writes their rows."""
-    # Epoch hours, not datetimes: a set of a thousand ints costs a fraction of a thousand
-    # astimezone/replace calls, and this runs for every batch on the write path.
-    hours = [datetime.fromtimestamp(epoch * 3600, UTC) for epoch in sorted({int(h.timestamp()) // 3600 for h in hours})]
-    if not hours:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO usage_rollup_hour (hour, dirty, version)
-            SELECT unnest(%s::timestamptz[]), true, 1
-            ON CONFLICT (hour) DO UPDATE SET dirty = true, version = usage_rollup_hour.version + 1
-            """,
-            [hours],
-        )
+    marks.mark(RollupHour, hours)
 
 
 def mark_range(start: datetime, end: datetime) -> None:
     """Mark every hour from start's to end's (a backfill, a retention drop)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO usage_rollup_hour (hour, dirty, version)
-            SELECT generate_series(%s::timestamptz, %s::timestamptz, interval '1 hour'), true, 1
-            ON CONFLICT (hour) DO UPDATE SET dirty = true, version = usage_rollup_hour.version + 1
-            """,
-            [floor_hour(start), floor_hour(end)],
-        )
+    marks.mark_series(RollupHour, start, end)
 
 
 def _histogram_sql(column: str, bounds: Sequence[int], *, inclusive: bool = False) -> str:

@@ -19,7 +19,8 @@ from functools import cache
 from django.db import connection, transaction
 
 from usage.definitions import error_kind_sql
-from usage.rollups import latency
+from usage.models import RollupMinute
+from usage.rollups import latency, marks
 from usage.rollups.latency import bounds_sql
 from usage.rollups.shape import HOUR, floor_hour
 
@@ -47,39 +48,14 @@ def _horizon(now: datetime | None = None) -> datetime:
 
 
 def mark_minutes(moments: Iterable[datetime], *, now: datetime | None = None) -> None:
-    """Mark the minutes of ``moments`` dirty. Call inside the transaction that writes their rows."""
-    # Epoch minutes, not datetimes: this runs for every batch on the write path, and a set of
-    # a thousand ints costs a fraction of a thousand astimezone/replace calls.
-    horizon = int(_horizon(now).timestamp()) // 60
-    epochs = {int(moment.timestamp()) // 60 for moment in moments}
-    minutes = [datetime.fromtimestamp(epoch * 60, UTC) for epoch in sorted(epochs) if epoch >= horizon]
-    if not minutes:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO usage_rollup_minute (minute, dirty, version)
-            SELECT unnest(%s::timestamptz[]), true, 1
-            ON CONFLICT (minute) DO UPDATE SET dirty = true, version = usage_rollup_minute.version + 1
-            """,
-            [minutes],
-        )
+    """Mark the minutes of ``moments`` dirty (those still kept). Call inside the transaction
+    that writes their rows."""
+    marks.mark(RollupMinute, moments, since=_horizon(now))
 
 
 def mark_minute_range(start: datetime, end: datetime, *, now: datetime | None = None) -> None:
     """Mark every minute from start's to end's still kept (a backfill)."""
-    start = max(floor_minute(start), _horizon(now))
-    if start > end:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO usage_rollup_minute (minute, dirty, version)
-            SELECT generate_series(%s::timestamptz, %s::timestamptz, interval '1 minute'), true, 1
-            ON CONFLICT (minute) DO UPDATE SET dirty = true, version = usage_rollup_minute.version + 1
-            """,
-            [start, floor_minute(end)],
-        )
+    marks.mark_series(RollupMinute, max(start, _horizon(now)), end)
 
 
 def _histogram(column: str, source: str, keys: str) -> str:
