@@ -1,12 +1,11 @@
 import itertools
-import os
 from datetime import UTC, datetime
 
 import pytest
-from django.core.cache.backends.base import BaseCache
 
 from hub.models import User
 from hub.services import api_key_create
+from tests import cache_namespace
 from usage import partitions
 
 _test_numbers = itertools.count()
@@ -20,17 +19,10 @@ def client():
     return SchemaCheckedClient()
 
 
-# The cache key prefix of the running test, for every thread's cache object alike: the live
-# server answers browser tests from its own thread, whose cache would otherwise keep one
-# prefix for the whole run and hand a test the figures an earlier test cached.
-_current_prefix = [f"test-{os.getpid()}"]
-BaseCache.key_prefix = property(lambda self: _current_prefix[0], lambda self, value: None)
-
-
 @pytest.fixture(autouse=True)
 def _own_cache_namespace():
     """Each test sees an empty cache without flushing the Redis other runs share."""
-    _current_prefix[0] = f"test-{os.getpid()}-{next(_test_numbers)}"
+    cache_namespace.begin(next(_test_numbers))
     yield
 
 

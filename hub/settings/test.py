@@ -10,8 +10,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# A key prefix per test run, so tests share the real Redis without seeing each other's keys.
-CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"  # noqa: F405
+# A namespace per test run and per test (tests/cache_namespace.py), so tests share the real
+# Redis without seeing each other's keys.
+CACHES["default"]["KEY_FUNCTION"] = "tests.cache_namespace.make_key"  # noqa: F405
 # WhiteNoise warns on every request when STATIC_ROOT is missing (tests never collectstatic).
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
