@@ -6,7 +6,7 @@ keep-alive and measures:
   1. a first send of N records (all new),
   2. the same N records again (all duplicates: must store 0 and be no slower).
 
-    .venv/bin/python bench/ingest.py [--records 100000] [--batch 1000] [--workers 2]
+    .venv/bin/python bench/ingest.py [--records 100000] [--batch 1000] [--workers 2] [--clients 1]
 
 Load the table first for a realistic index size, e.g. ``manage.py demo_data --rows 5000000``.
 The rate limit is lifted for the run and restored afterwards.
@@ -18,6 +18,7 @@ import argparse
 import http.client
 import json
 import random
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -55,23 +56,37 @@ def make_records(count: int, run: str, seed: int) -> list[dict]:
     return records
 
 
-def send_all(port: int, secret: str, records: list[dict], batch: int) -> tuple[float, dict]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+def send_all(port: int, secret: str, records: list[dict], batch: int, clients: int = 1) -> tuple[float, dict]:
+    """Send ``records`` in batches; with several clients (as a gateway's several processes
+    would), each on its own keep-alive connection takes every n-th batch."""
     bodies = [json.dumps(records[i : i + batch]).encode() for i in range(0, len(records), batch)]
-    totals = {"stored": 0, "duplicates": 0, "rejected": 0}
+    totals = {"stored": 0, "duplicates": 0, "conflicts": 0, "rejected": 0}
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    lock, failures = threading.Lock(), []
+
+    def client(share: list[bytes]) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        for body in share:
+            connection.request("POST", "/api/v1/ingest/records", body=body, headers=headers)
+            response = connection.getresponse()
+            payload = json.loads(response.read())
+            if response.status != 200:
+                failures.append(f"HTTP {response.status}: {payload}")
+                return
+            with lock:
+                for name in totals:
+                    totals[name] += payload[name]
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(bodies[n::clients],)) for n in range(clients)]
     started = time.perf_counter()
-    for body in bodies:
-        connection.request("POST", "/api/v1/ingest/records", body=body, headers=headers)
-        response = connection.getresponse()
-        payload = json.loads(response.read())
-        if response.status != 200:
-            raise SystemExit(f"HTTP {response.status}: {payload}")
-        for name in totals:
-            totals[name] += payload[name]
-    elapsed = time.perf_counter() - started
-    connection.close()
-    return elapsed, totals
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(failures[0])
+    return time.perf_counter() - started, totals
 
 
 def main() -> None:
@@ -80,6 +95,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=1, help="concurrent senders, each its own connection")
     args = parser.parse_args()
 
     setup_django()
@@ -102,15 +118,18 @@ def main() -> None:
             run = uuid.uuid4().hex[:8]
             records = make_records(args.records, run, args.seed)
             send_all(port, secret, make_records(2 * args.batch, uuid.uuid4().hex[:8], args.seed), args.batch)  # warm-up
-            first, first_totals = send_all(port, secret, records, args.batch)
-            second, second_totals = send_all(port, secret, records, args.batch)
+            first, first_totals = send_all(port, secret, records, args.batch, args.clients)
+            second, second_totals = send_all(port, secret, records, args.batch, args.clients)
     finally:
         system.ingest_rate_per_minute = saved_limit
         system.save()
 
     stored = MessageRequest.objects.filter(request_id__startswith=f"bench-{run}-").count()
     print(f"table rows before (estimate): {rows_before:,}")
-    print(f"records: {args.records:,} in batches of {args.batch:,}, gunicorn workers: {args.workers}")
+    print(
+        f"records: {args.records:,} in batches of {args.batch:,}, gunicorn workers: {args.workers}, "
+        f"clients: {args.clients}"
+    )
     print(f"first send:  {first:6.2f} s  {args.records / first:9,.0f} records/s  {first_totals}")
     print(f"second send: {second:6.2f} s  {args.records / second:9,.0f} records/s  {second_totals}")
     print(f"rows stored for this run: {stored:,}; resend no slower: {second <= first}")

@@ -83,9 +83,31 @@ _MOVE = (
 )
 
 
-def copy_rows(rows: Iterable[RequestRow]) -> set[tuple[int, str, datetime]]:
-    """Store rows, skipping any already stored; return the identities of the new ones."""
+def _differing_sql(compare: Sequence[str]) -> str:
+    """The staged rows whose stored version differs in any of ``compare``, with the names of the
+    columns that differ. A row just moved in matches itself, so only skipped rows can show up."""
+    names = ", ".join(f"""CASE WHEN s."{name}" IS DISTINCT FROM m."{name}" THEN '{name}' END""" for name in compare)
+    differs = " OR ".join(f's."{name}" IS DISTINCT FROM m."{name}"' for name in compare)
+    return (
+        f"SELECT s.user_id, s.request_id, s.created_at, array_remove(ARRAY[{names}], NULL) "  # noqa: S608
+        f'FROM "{STAGE}" s JOIN "message_request" m ON m.user_id = s.user_id AND m.request_id = s.request_id '
+        f"AND m.created_at = s.created_at WHERE m.created_at BETWEEN %s AND %s AND ({differs})"
+    )
+
+
+def copy_rows(
+    rows: Sequence[RequestRow], compare: Sequence[str] = ()
+) -> tuple[set[tuple[int, str, datetime]], dict[tuple[int, str, datetime], tuple[str, ...]]]:
+    """Store rows, skipping any already stored. Return the identities of the new ones and, for
+    each skipped row whose stored version differs in a column of ``compare``, those columns
+    (compared in the database, against the rows still staged: nothing is read back otherwise)."""
     with transaction.atomic(), connection.cursor() as cursor:
         _stage(cursor, rows)
         cursor.execute(_MOVE)
-        return {(user_id, request_id, created_at) for user_id, request_id, created_at in cursor.fetchall()}
+        inserted = {(user_id, request_id, created_at) for user_id, request_id, created_at in cursor.fetchall()}
+        differing = {}
+        if compare and len(inserted) < len(rows):
+            times = [row.created_at for row in rows]
+            cursor.execute(_differing_sql(compare), [min(times), max(times)])
+            differing = {(user, request_id, at): tuple(names) for user, request_id, at, names in cursor.fetchall()}
+        return inserted, differing

@@ -196,7 +196,8 @@ def _check_depth(item: Any) -> None:
     before anything walks the item recursively (measuring it, an adapter, the digest)."""
     if isinstance(item, dict):
         for name, value in item.items():
-            check_json_depth(value, str(name), MAX_JSON_DEPTH - 1)
+            if isinstance(value, (dict, list)):  # (most fields are scalars: spare them the call)
+                check_json_depth(value, str(name), MAX_JSON_DEPTH - 1)
     else:
         check_json_depth(item, "record")
 
@@ -272,7 +273,21 @@ def _enqueue_rollup() -> None:
 
 
 def requests_store(rows: Sequence[RequestRow]) -> list[RequestRow]:
-    """Store request rows, skipping any already stored; return the ones that were new.
+    """Store request rows, skipping any already stored; return the ones that were new
+    (``requests_store_compared`` says more)."""
+    return requests_store_compared(rows).new
+
+
+@dataclass(frozen=True)
+class Stored:
+    new: list[RequestRow]
+    #: identity of a skipped row -> the compared columns in which its stored version differs
+    differing: dict[tuple[int, str, datetime], tuple[str, ...]]
+
+
+def requests_store_compared(rows: Sequence[RequestRow], compare: Sequence[str] = ()) -> Stored:
+    """Store request rows, skipping any already stored; return the new ones, and which
+    ``compare`` columns differ for each skipped one whose stored version is not the same.
 
     In one transaction: the rows' partitions exist, their hours (and recent minutes, for the
     providers' availability) are marked dirty (so a rollup running meanwhile cannot mark them
@@ -282,17 +297,17 @@ def requests_store(rows: Sequence[RequestRow]) -> list[RequestRow]:
     asked to roll the hours up (idempotent: duplicates of the task are harmless).
     """
     if not rows:
-        return []
+        return Stored([], {})
     partitions.ensure_partitions({row.created_at for row in rows})
     with transaction.atomic():
         mark_hours(row.created_at for row in rows)
         mark_minutes(row.created_at for row in rows)
-        inserted = copy_rows(rows)
+        inserted, differing = copy_rows(rows, compare)
         new = [row for row in rows if row.identity in inserted]
         if new:
             requests_stored.send(sender=MessageRequest, rows=new)
         transaction.on_commit(_enqueue_rollup)
-    return new
+    return Stored(new, differing)
 
 
 def request_messages_forget(*, before: datetime, since: datetime | None = None) -> int:
@@ -390,22 +405,6 @@ def _stored_recently(requests: list[tuple[int, str]], since: datetime) -> dict[t
         return {(row[0], row[1]): row[2:] for row in cursor.fetchall() if (row[0], row[1]) in wanted}
 
 
-def _stored_versions(identities: list[tuple[int, str, datetime]]) -> dict[tuple[int, str, datetime], tuple]:
-    """The stored values (SENT_COLUMNS) of requests known by their identity."""
-    if not identities:
-        return {}
-    users, request_ids, times = (list(column) for column in zip(*identities, strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT m.user_id, m.request_id, m.created_at, {_SENT_SQL} "  # noqa: S608
-            "FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS k(user_id, request_id, created_at) "
-            'JOIN "message_request" m ON m.user_id = k.user_id AND m.request_id = k.request_id '
-            "AND m.created_at = k.created_at WHERE m.created_at BETWEEN %s AND %s",
-            [users, request_ids, times, min(times), max(times)],
-        )
-        return {(row[0], row[1], row[2]): row[3:] for row in cursor.fetchall()}
-
-
 def _stored_near(accepted: list[_Accepted], now: datetime) -> set[tuple[int, str]]:
     """(owner, request_id) of the records that name their request by their request_id alone
     (``CanonicalRecord.same_request_within``) and whose request a row of the same owner holds."""
@@ -493,7 +492,7 @@ def records_ingest(
         [(item.user_id, item.record.request_id) for item in accepted if not item.stamped], now - UNSTAMPED_LOOKBACK
     )
     named = _stored_near(accepted, now)  # (owner, request_id) of requests stored under another start time
-    first: dict[tuple, tuple] = {}  # the request -> the values of its first record in this call
+    first: dict[tuple, RequestRow] = {}  # the request -> its first record's row in this call
     fresh: list[_Accepted] = []
     for item in accepted:
         row = rows[item.index]
@@ -503,25 +502,28 @@ def records_ingest(
             result.duplicates.append(item.index)
             continue
         request = row.identity if item.stamped else (item.user_id, item.record.request_id)
-        known = first.get(request, recent.get(request))
-        if known is not None:
-            result.resent(item.index, _sent(row), known)
+        if request in first:
+            result.resent(item.index, _sent(row), _sent(first[request]))
             continue
-        first[request] = _sent(row)
+        if request in recent:
+            result.resent(item.index, _sent(row), recent[request])
+            continue
+        first[request] = row
         if same_request:
             named.add(same_request)
         fresh.append(item)
 
     if fresh:
-        inserted = {row.identity for row in requests_store([rows[item.index] for item in fresh])}
-        known = [item for item in fresh if rows[item.index].identity not in inserted]
-        stored = _stored_versions([rows[item.index].identity for item in known])
+        stored = requests_store_compared([rows[item.index] for item in fresh], SENT_COLUMNS)
+        inserted = {row.identity for row in stored.new}
         for item in fresh:
-            row = rows[item.index]
-            if row.identity in inserted:
+            identity = rows[item.index].identity
+            if identity in inserted:
                 result.stored.append(item.index)
-            else:  # stored before, by an earlier call or a concurrent one
-                result.resent(item.index, _sent(row), stored.get(row.identity))
+            elif identity in stored.differing:  # stored before (an earlier call, a concurrent one), otherwise
+                result.conflicts.append(Conflict(item.index, stored.differing[identity]))
+            else:
+                result.duplicates.append(item.index)
     result.duplicates.sort()
     logger.info(
         "ingest owner=%s key=%s stored=%d duplicates=%d conflicts=%d rejected=%d",

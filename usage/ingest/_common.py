@@ -436,13 +436,14 @@ def storable_json(value: Any, field: str, depth: int = 1) -> Any:
 
 def make_storable(record: CanonicalRecord) -> None:
     """Refuse identifying values PostgreSQL cannot store; repair free text and JSON (see above)."""
-    for name in IDENTIFYING_FIELDS:
-        value = getattr(record, name)
-        reason = _unstorable_reason(value) if value else None
-        if reason:
-            raise RecordError(name, reason)
-    for name in FREE_TEXT_FIELDS:
-        setattr(record, name, repair_text(getattr(record, name)))
+    values = [getattr(record, name) for name in IDENTIFYING_FIELDS + FREE_TEXT_FIELDS]
+    if _UNSTORABLE.search("\n".join(value for value in values if value)) is not None:  # one search: the usual case
+        for name, value in zip(IDENTIFYING_FIELDS, values, strict=False):
+            reason = _unstorable_reason(value) if value else None
+            if reason:
+                raise RecordError(name, reason)
+        for name in FREE_TEXT_FIELDS:
+            setattr(record, name, repair_text(getattr(record, name)))
     record.attributes = storable_json(record.attributes, "attributes")
     if record.provider_chain is not None:
         record.provider_chain = storable_json(record.provider_chain, "provider_chain")
@@ -694,11 +695,11 @@ def apply_fields(record: CanonicalRecord, obj: Mapping[str, Any], names: set[str
     """Validate ``obj``'s values for ``names`` and set them on ``record``; null means absent."""
     if "provider" in obj and "provider_name" in obj and obj["provider"] != obj["provider_name"]:
         raise RecordError("provider_name", "given twice (provider and provider_name) with different values")
-    for name in names:
-        if name not in obj or obj[name] is None:
+    for name, value in obj.items():  # the record's few keys, not every field there is
+        if value is None or name not in names:
             continue
         spec = FIELDS[name]
-        setattr(record, spec.attribute, spec.read(obj[name], name))
+        setattr(record, spec.attribute, spec.read(value, name))
 
 
 def finish(record: CanonicalRecord) -> CanonicalRecord:
