@@ -100,6 +100,9 @@ def timed(connection, path: str, cookie: str, headers: dict | None = None) -> fl
 def scans() -> dict[str, int]:
     from django.db import connection
 
+    # Other backends (the web worker) report their counts when idle for a second: wait for them,
+    # so that one window's scans are not counted in the next.
+    time.sleep(11)  # (PostgreSQL flushes an idle backend's counts within 10 s)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
@@ -144,6 +147,8 @@ def main() -> None:
 
     total, long_pk = top_up(args.sessions, args.active)
     admin = User.objects.filter(role=User.Role.ADMIN, is_active=True).order_by("pk").first()
+    if admin is None:  # demo data makes no admin; make run's bootstrap does
+        admin = User.objects.create(username="bench-admin", role=User.Role.ADMIN)
     print(f"rows in message_request (estimate): {table_rows():,}; sessions: {total:,}")
     urls = {
         "/sessions/ (page)": ("/sessions/", {}),

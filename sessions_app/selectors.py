@@ -126,12 +126,21 @@ _TABLE_FIELDS = (
 )  # fmt: skip
 
 
+#: the JSON and long columns a session's list of requests in the API does not show
+_API_SKIPS = frozenset({"cost_breakdown", "provider_chain", "attributes", "user_agent"})
+
+
 def session_detail(session: Session, *, whole_rows: bool = False) -> SessionDetail:
-    """``whole_rows``: every column of the requests with their user and key (the API); else
-    the columns the page's table shows, without the stored attributes of every row."""
+    """``whole_rows``: the requests' columns the API lists (not their JSON: breakdown, chain,
+    attributes) with their user's, key's and provider's names; else the columns the page's
+    table shows. Either way, attributes only of the requests that hold a conversation."""
     rows = session_requests(session)
     if whole_rows:
-        requests = list(rows.select_related("user", "key", "provider")[:DETAIL_REQUESTS_LIMIT])
+        requests = list(
+            rows.select_related("user", "key", "provider")
+            .only(*(f.name for f in MessageRequest._meta.concrete_fields if f.name not in _API_SKIPS),
+                  "user__username", "key__name", "provider__name")[:DETAIL_REQUESTS_LIMIT]
+        )  # fmt: skip
     else:
         requests = list(rows.select_related("provider").only(*_TABLE_FIELDS)[:DETAIL_REQUESTS_LIMIT])
     per_provider = (

