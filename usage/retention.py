@@ -3,8 +3,12 @@
 The cutoff is the start of the UTC hour ``log_retention_days`` ago. Months wholly before it are
 dropped whole (detach, drop: no DELETE, no dead rows); the rows before it in the month that
 straddles it are deleted in slices of an hour, each slice its own transaction, oldest first,
-and the partition is vacuumed afterwards so its dead rows' space is free again. The beat task
-runs daily, so rows stay at most a day past their period instead of a month.
+and the partition is vacuumed afterwards so its dead rows' space is free again. An old month
+gets no new rows to fill that space, so once more than half of its heap is free the partition
+is rewritten (VACUUM FULL: its files shrink to its live rows, indexes included; the month's
+logs wait for it, a few seconds per million rows, at the task's night hour): a partition never
+holds more than about twice its live rows on disk. The beat task runs daily, so rows stay at
+most a day past their period instead of a month.
 
 Every transaction that removes rows records how far the purge has come
 (``RetentionState.purged_before``) and sends ``usage.signals.requests_purged`` with that
@@ -46,6 +50,7 @@ class Purge:
     dropped: list[str] = field(default_factory=list)  # partitions dropped whole
     deleted: int = 0  # rows deleted from the straddling month
     vacuumed: list[str] = field(default_factory=list)
+    compacted: list[str] = field(default_factory=list)  # rewritten, more than half of them free
     skipped: bool = False  # another purge held the lock
 
 
@@ -145,6 +150,38 @@ def _vacuum(name: str) -> bool:
     return True
 
 
+#: a vacuumed partition is rewritten when its live rows fill less than this share of its heap
+COMPACT_BELOW = 0.5
+
+
+def _live_share(name: str) -> float:
+    """How much of the partition's heap its live rows fill, from the statistics the VACUUM
+    (ANALYZE) just took: rows x (their columns' average widths + a tuple header) / heap bytes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.reltuples, pg_relation_size(c.oid), "
+            "(SELECT sum(avg_width) FROM pg_stats WHERE schemaname = n.nspname AND tablename = c.relname) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %s AND n.nspname = current_schema()",
+            [name],
+        )
+        found = cursor.fetchone()
+    if not found or not found[1] or found[2] is None:
+        return 1.0
+    rows, heap_bytes, width = found
+    return max(rows, 0) * (float(width) + 28) / heap_bytes  # 28: tuple header and line pointer
+
+
+def _compact(name: str) -> bool:
+    """Rewrite the partition when its live rows fill less than COMPACT_BELOW of its heap."""
+    if connection.in_atomic_block or _live_share(name) >= COMPACT_BELOW:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f'VACUUM (FULL, ANALYZE) "{name}"')
+    logger.info("retention: rewrote %s, more than half of it was free", name)
+    return True
+
+
 def retention_apply(
     *, now: datetime | None = None, dry_run: bool = False, interrupt: Callable[[datetime], None] | None = None
 ) -> Purge:
@@ -179,6 +216,8 @@ def retention_apply(
             result.deleted += deleted
             if deleted and _vacuum(name):
                 result.vacuumed.append(name)
+                if _compact(name):
+                    result.compacted.append(name)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])

@@ -175,3 +175,44 @@ def test_purged_hours_nobody_rolled_up_get_a_clean_state_once(alice, make_reques
     since = CUTOFF - timedelta(hours=6)
     assert rollups.rollup_unknown(since, CUTOFF) == 5  # the quiet hours before the one with rows
     assert rollups.rollup_unknown(since, CUTOFF) == 0
+
+
+def _fill_march(user, count: int, *, before_cutoff: int) -> None:
+    """``count`` rows in March 2026, ``before_cutoff`` of them older than the cutoff."""
+    from usage.bulk import RequestRow
+    from usage.services import requests_store
+
+    start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC)
+    old_step, new_step = (CUTOFF - start) / before_cutoff, (end - CUTOFF) / (count - before_cutoff)
+    moments = [start + old_step * n for n in range(before_cutoff)]
+    moments += [CUTOFF + new_step * n for n in range(count - before_cutoff)]
+    requests_store([
+        RequestRow(request_id=f"fill-{n}", created_at=moment, user_id=user.pk, model="claude-sonnet-4-5",
+                   user_agent="a client with a long enough user agent " * 4)
+        for n, moment in enumerate(moments)
+    ])  # fmt: skip
+
+
+def _heap(name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_relation_size(%s)", [name])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_partition_mostly_purged_is_rewritten_to_its_live_rows(alice, ninety_days):
+    _fill_march(alice, 4000, before_cutoff=3400)
+    before = _heap("message_request_p2026_03")
+    purge = retention_apply(now=NOW)
+    assert purge.deleted == 3400 and purge.compacted == ["message_request_p2026_03"]
+    assert MessageRequest.objects.count() == 600
+    assert _heap("message_request_p2026_03") < before * 0.3  # the disk space went back, not only freed inside
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_partition_still_mostly_live_is_only_vacuumed(alice, ninety_days):
+    _fill_march(alice, 4000, before_cutoff=800)
+    before = _heap("message_request_p2026_03")
+    purge = retention_apply(now=NOW)
+    assert purge.deleted == 800 and purge.vacuumed == ["message_request_p2026_03"] and purge.compacted == []
+    assert _heap("message_request_p2026_03") == before  # freed inside, for a rewrite another day

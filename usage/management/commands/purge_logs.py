@@ -25,4 +25,6 @@ class Command(BaseCommand):
         self.stdout.write(f"  {done} {purge.deleted:,} requests of the boundary month")
         for name in purge.vacuumed:
             self.stdout.write(f"  vacuumed {name}")
+        for name in purge.compacted:
+            self.stdout.write(f"  rewrote {name} (more than half of it was free)")
         self.stdout.write(self.style.SUCCESS(f"{verb}: {len(purge.dropped)} partitions, {purge.deleted:,} rows."))
