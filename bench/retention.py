@@ -4,8 +4,9 @@
 
 Fills one UTC month (the month before last) evenly with ``--rows`` rows, sets the retention
 period so that the cutoff falls after the first ``--purge`` of them, runs the purge as the beat
-task does (hour slices, then VACUUM), and prints the partition's heap and index sizes before,
-after, and the rows left. Run it on a database of its own: it changes the retention setting.
+task does (hour slices, VACUUM, and a rewrite when more than half of the heap is free), and
+prints the partition's heap and index sizes before, after, and the rows left. Run it on a
+database of its own: it changes the retention setting.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def main() -> None:
     purge = retention_apply(now=now)
     elapsed = time.monotonic() - started
     print(f"purge: {purge.deleted:,} rows deleted before {purge.cutoff:%Y-%m-%d %H:%M} in {elapsed:.0f} s "
-          f"({purge.deleted / max(elapsed, 0.001):,.0f} rows/s), vacuumed {purge.vacuumed}")  # fmt: skip
+          f"({purge.deleted / max(elapsed, 0.001):,.0f} rows/s), vacuumed {purge.vacuumed}, "
+          f"rewritten {purge.compacted}")  # fmt: skip
     print(f"after:  {name}: {sizes(name)}")
 
 
