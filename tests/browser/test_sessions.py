@@ -77,4 +77,6 @@ def test_a_session_reads_turn_by_turn_in_both_languages(live_server, log_in, adm
     page.get_by_label("Language").select_option("zh-hans")
     page.get_by_role("button", name="Switch").click()  # no switch on a mere arrow key (WCAG 3.2.2)
     expect(page.get_by_role("heading", name="会话", exact=True)).to_be_visible()
+    # An active session is 活跃 (in use), not 有效 (valid, as an API key is).
+    expect(page.locator("tr[data-session=chat-1] .badge")).to_have_text("活跃")
     page.screenshot(path=f"{ARTIFACTS}/sessions-zh.png", full_page=True)
