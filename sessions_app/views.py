@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from hub.models import User
 from hub.params import CURSORS, query_without
 from hub.visibility import sees_everything
 from providers.models import Provider
@@ -18,6 +17,7 @@ from sessions_app.filters import SessionFilterSet
 from sessions_app.tables import request_rows
 from usage.definitions import API_TYPE_LABELS
 from usage.export import export_filename
+from usage.filters import owner_choices
 
 
 def _is_refresh(request: HttpRequest) -> bool:
@@ -50,7 +50,7 @@ def sessions(request: HttpRequest) -> HttpResponse:
         "api_types": API_TYPE_LABELS,
         "query": query_without(request.GET, *CURSORS),
         "sees_everything": sees_everything(request.user),
-        "users": User.objects.visible_to(request.user).order_by("username").only("username", "display_name"),
+        **owner_choices(request),
     }
     template = "sessions_app/_list.html" if _is_refresh(request) else "sessions_app/list.html"
     return render(request, template, context)

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hub.models import User
 from hub.params import CURSORS, query_without
 from hub.visibility import sees_everything
 from usage import export, presentation
+from usage.filters import owner_choices
 from usage.periods import RANGES
 from usage.selectors import (
     DEFAULT_PAGE_SIZE,
@@ -72,7 +72,7 @@ def logs(request: HttpRequest) -> HttpResponse:
         "filter_query": query_without(request.GET, *CURSORS, "size"),
         "flags": filterset.form.cleaned_data if filterset.is_valid() else {},
         "sees_everything": sees_everything(request.user),
-        "users": User.objects.visible_to(request.user).order_by("username").only("username", "display_name"),
+        **owner_choices(request),
         "suggestions": log_suggestions(viewer=request.user),
         "statuses": STATUS_SUGGESTIONS,
         "this_month": timezone.localtime().strftime("%Y-%m"),

@@ -174,3 +174,27 @@ def test_the_page_opens_on_the_last_seven_days_and_says_so(client, alice, world)
     start = page.context["window_start"]
     assert timedelta(days=7) <= timezone.now() - start < timedelta(days=7, seconds=5)
     assert shown(page) == ids(world, "ok", "limited", "warned")
+
+
+@pytest.mark.parametrize("page", ["/logs/", "/sessions/"])
+def test_with_more_keys_than_a_list_holds_the_key_is_typed_by_prefix(client, admin_user, alice, make_key,
+                                                                     make_request_row, page):  # fmt: skip
+    from hub.models import ApiKey
+    from usage.filters import CHOICES_LIMIT
+
+    keys = [make_key(alice, f"k{n}").key for n in range(3)]
+    ApiKey.objects.bulk_create([
+        ApiKey(name=f"bulk-{n}", owner=alice, prefix=f"uhk_b{n:07d}", secret_hash=f"h{n}") for n in range(CHOICES_LIMIT)
+    ])  # fmt: skip
+    make_request_row(user=alice, key_id=keys[0].pk, session_id="mine", created_at=timezone.now())
+    make_request_row(user=alice, key_id=keys[1].pk, session_id="other", created_at=timezone.now())
+    client.force_login(admin_user)
+
+    html = client.get(page).content.decode()
+    assert '<select name="key">' not in html and 'name="key" value=""' in html  # a text box, not 203 options
+    assert html.count("<option value=") < CHOICES_LIMIT + 50
+    narrowed = client.get(page, {"key": keys[0].prefix}).content.decode()
+    assert "mine" in narrowed and "other" not in narrowed
+    refused = client.get(page, {"key": "uhk_nosuchkey"})
+    assert "mine" not in refused.content.decode() and refused.context["form"].errors["key"]
+    assert "mine" in client.get(page, {"key": keys[0].pk}).content.decode()  # an id still works (links use it)
