@@ -1,5 +1,7 @@
 import itertools
+import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -24,6 +26,16 @@ def _own_cache_namespace():
     """Each test sees an empty cache without flushing the Redis other runs share."""
     cache_namespace.begin(next(_test_numbers))
     yield
+
+
+@pytest.fixture
+def mid_minute(monkeypatch):
+    """The per-minute counters (ingest rate, invalid keys) see one moment, the middle of this
+    minute: a test that counts up to a limit never straddles two windows and sees it reset."""
+    moment = time.time() // 60 * 60 + 30
+    clock = SimpleNamespace(time=lambda: moment, monotonic=time.monotonic)
+    monkeypatch.setattr("hub.throttling.time", clock)
+    monkeypatch.setattr("hub.authentication.time", clock)
 
 
 @pytest.fixture(autouse=True)

@@ -49,7 +49,7 @@ def test_the_admin_login_is_throttled_too(client, admin_user):
 
 
 @override_settings(INVALID_API_KEYS_PER_MINUTE=5)
-def test_repeated_invalid_api_keys_from_one_address_get_429(client, alice, make_key):
+def test_repeated_invalid_api_keys_from_one_address_get_429(client, alice, make_key, mid_minute):
     good = make_key(alice, "good")
     for number in range(5):
         answer = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer uhk_guess{number}", REMOTE_ADDR="10.0.1.1")

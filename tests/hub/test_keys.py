@@ -160,3 +160,20 @@ def test_every_form_that_changes_something_answers_with_a_redirect(client, alice
     for url, data in posts:
         response = client.post(url, data)
         assert response.status_code == 302, url
+
+
+def test_thousands_of_keys_come_a_page_at_a_time(client, admin_user, alice):
+    from hub.models import ApiKey
+    from hub.views import KEYS_PER_PAGE
+
+    ApiKey.objects.bulk_create([
+        ApiKey(name=f"gw-{n:03d}", owner=alice, prefix=f"uhk_p{n:07d}", secret_hash=f"h{n}")
+        for n in range(KEYS_PER_PAGE + 7)
+    ])  # fmt: skip
+    client.force_login(admin_user)
+    first = client.get("/keys/").content.decode()
+    assert first.count("<code>uhk_p") == KEYS_PER_PAGE and "gw-000" in first and "Page 1 of 2" in first
+    last = client.get("/keys/?page=2").content.decode()
+    assert last.count("<code>uhk_p") == 7 and "gw-056" in last and "gw-000" not in last
+    for odd in ("0", "999", "two", "-1"):  # any page number answers a page, never an error
+        assert client.get("/keys/", {"page": odd}).status_code == 200

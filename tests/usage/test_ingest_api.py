@@ -159,7 +159,7 @@ def test_key_scope_and_state_are_enforced(client, alice, make_key):
     assert not MessageRequest.objects.exists()
 
 
-def test_ingest_is_rate_limited_per_key_with_retry_after(client, alice, make_key):
+def test_ingest_is_rate_limited_per_key_with_retry_after(client, alice, make_key, mid_minute):
     settings_row = SystemSettings.get()
     settings_row.ingest_rate_per_minute = 2
     settings_row.save()
