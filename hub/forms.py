@@ -5,6 +5,38 @@ from django.utils.translation import gettext_lazy as _
 from hub.models import User
 from hub.visibility import sees_everything
 
+#: how many users or keys a filter lists: past this it is a text box (a name, a key's prefix or an
+#: id) and only the first ones are suggested, so a page of a hub with 10,000 keys stays small
+CHOICES_LIMIT = 200
+
+
+class ChoiceByNameField(forms.ModelChoiceField):
+    """A choice by its id or by a name (a user's username, a key's prefix as the keys page shows
+    it), among the field's queryset: a page may offer a text box instead of listing thousands
+    of choices, and the API takes either spelling."""
+
+    def __init__(self, *args, name_field: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.name_field = name_field
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value)
+        if text.isascii() and text.isdigit():
+            return super().to_python(text)
+        # (PostgreSQL cannot compare a string holding NUL; no name is longer than 150 characters)
+        found = None if "\x00" in text or len(text) > 150 else self.queryset.filter(**{self.name_field: text}).first()
+        if found is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                        params={"value": text})  # fmt: skip
+        return found
+
+    def typed_past(self, limit: int = CHOICES_LIMIT, placeholder: str = "") -> None:
+        """A text box instead of a list when the queryset holds more than ``limit`` choices."""
+        if self.queryset[: limit + 1].count() > limit:
+            self.widget = forms.TextInput(attrs={"placeholder": placeholder, "autocomplete": "off", "maxlength": 150})
+
 
 class ApiKeyCreateForm(forms.Form):
     """A new key: its owner is the viewer, or for an admin anyone active (a gateway's key, a

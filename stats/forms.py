@@ -10,14 +10,15 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from hub.forms import ChoiceByNameField
 from hub.models import ApiKey, User
 from hub.visibility import REFUSED_KEY, REFUSED_USER, key_choice_label, sees_everything
 from providers.models import Provider
 
 
 class StatsFilterForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("User"), queryset=User.objects.none(), required=False)
-    key = forms.ModelChoiceField(label=_("Key"), queryset=ApiKey.objects.none(), required=False)
+    user = ChoiceByNameField(label=_("User"), queryset=User.objects.none(), required=False, name_field="username")
+    key = ChoiceByNameField(label=_("Key"), queryset=ApiKey.objects.none(), required=False, name_field="prefix")
     provider = forms.ModelChoiceField(label=_("Provider"), queryset=Provider.objects.all(), required=False)
     model = forms.CharField(label=_("Model"), required=False, max_length=128)
 
@@ -35,6 +36,9 @@ class StatsFilterForm(forms.Form):
         # Users see only their own figures: the page hides the choice, the API still checks it.
         self.shows_user = sees_everything(viewer)
         self.fields["key"].label_from_instance = lambda key: key_choice_label(key, with_owner=self.shows_user)
+        # Thousands of users or keys are typed, not listed (a 10,000-key select took a second to render).
+        self.fields["user"].typed_past(placeholder=_("name or id"))
+        self.fields["key"].typed_past(placeholder=_("prefix (uhk_…) or id"))
 
     def filters(self) -> dict:
         """The cleaned filters as rollup field lookups (``model`` is the model asked for)."""

@@ -16,7 +16,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hub.models import KEY_PREFIX, ApiKey, User
+from hub.forms import CHOICES_LIMIT, ChoiceByNameField
+from hub.models import ApiKey, User
 from hub.params import MomentField
 from hub.visibility import REFUSED_KEY, REFUSED_USER, sees_everything
 from providers.models import Provider
@@ -66,11 +67,6 @@ def visible_keys(request) -> QuerySet[ApiKey]:
     return ApiKey.objects.visible_to(viewer).select_related("owner").order_by("owner__username", "name")
 
 
-#: how many keys a filter lists, or users it suggests: past this the key is typed (its prefix or
-#: id) and only the first users are suggested, so a page of a hub with 10,000 keys stays small
-CHOICES_LIMIT = 200
-
-
 def owner_choices(request) -> dict:
     """What the user and key filters offer the viewer: up to CHOICES_LIMIT users to suggest,
     and the keys to list, or None when there are too many to list."""
@@ -79,21 +75,10 @@ def owner_choices(request) -> dict:
     return {"key_choices": keys if len(keys) <= CHOICES_LIMIT else None, "users": users[:CHOICES_LIMIT]}
 
 
-class KeyChoiceField(django_filters.fields.ModelChoiceField):
-    """A key by its id or by its prefix (``uhk_…``, as the keys page shows it), among the keys
-    the viewer may see."""
-
-    def to_python(self, value):
-        if isinstance(value, str) and value.startswith(KEY_PREFIX):
-            found = self.queryset.filter(prefix=value).first()
-            if found is None:
-                raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-            return found
-        return super().to_python(value)
-
-
 class KeyChoiceFilter(django_filters.ModelChoiceFilter):
-    field_class = KeyChoiceField
+    """A key by its id or its prefix (``hub.forms.ChoiceByNameField``)."""
+
+    field_class = ChoiceByNameField
 
 
 class LogFilterForm(forms.Form):
@@ -136,7 +121,7 @@ class OwnedFilterSet(django_filters.FilterSet):
         help_text=_("A user name or id (admins; a user may only name themselves)."),
     )  # fmt: skip
     key = KeyChoiceFilter(
-        label=_("Key"), queryset=visible_keys, empty_label=_("All keys"),
+        label=_("Key"), queryset=visible_keys, empty_label=_("All keys"), name_field="prefix",
         error_messages={"invalid_choice": REFUSED_KEY},
     )  # fmt: skip
 

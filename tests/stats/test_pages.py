@@ -87,3 +87,26 @@ def test_dashboard_tables_link_each_bucket_to_its_logs(client, admin_user, rows)
     assert {variant.id for variant in daily.variants} == {
         f"{metric}-{by}" for metric in ("requests", "cost", "tokens") for by in ("model", "provider")
     }
+
+
+def test_with_thousands_of_keys_the_statistics_filters_are_typed_not_listed(client, admin_user, alice, bob, make_key,
+                                                                            make_request_row):  # fmt: skip
+    from django.utils import timezone
+
+    from hub.forms import CHOICES_LIMIT
+    from hub.models import ApiKey
+
+    key = make_key(alice, "laptop").key
+    ApiKey.objects.bulk_create([
+        ApiKey(name=f"bulk-{n}", owner=bob, prefix=f"uhk_s{n:07d}", secret_hash=f"h{n}") for n in range(CHOICES_LIMIT)
+    ])  # fmt: skip
+    make_request_row(user=alice, key_id=key.pk, input_tokens=111, output_tokens=0, created_at=timezone.now())
+    make_request_row(user=bob, input_tokens=9000, output_tokens=0, created_at=timezone.now())
+    client.force_login(admin_user)
+    page = client.get("/tokens/", {"period": "today"}).content.decode()
+    assert '<select name="key"' not in page and 'name="key"' in page and page.count("<option") < 50
+    for name, spelling in (("key", key.prefix), ("key", str(key.pk)), ("user", "alice"), ("user", str(alice.pk))):
+        api = client.get("/api/v1/stats/tokens", {"period": "today", name: spelling}).json()
+        assert api["summary"]["input_tokens"] == 111, spelling
+    refused = client.get("/api/v1/stats/tokens", {"period": "today", "key": "uhk_nosuchkey"})
+    assert refused.status_code == 400 and "key" in refused.json()
