@@ -32,10 +32,13 @@ class ChoiceByNameField(forms.ModelChoiceField):
                                         params={"value": text})  # fmt: skip
         return found
 
-    def typed_past(self, limit: int = CHOICES_LIMIT, placeholder: str = "") -> None:
-        """A text box instead of a list when the queryset holds more than ``limit`` choices."""
-        if self.queryset[: limit + 1].count() > limit:
-            self.widget = forms.TextInput(attrs={"placeholder": placeholder, "autocomplete": "off", "maxlength": 150})
+    def typed_past(self, limit: int = CHOICES_LIMIT, placeholder: str = "") -> bool:
+        """A text box instead of a list when the queryset holds more than ``limit`` choices;
+        True when it became one."""
+        if self.queryset[: limit + 1].count() <= limit:
+            return False
+        self.widget = forms.TextInput(attrs={"placeholder": placeholder, "autocomplete": "off", "maxlength": 150})
+        return True
 
 
 class ApiKeyCreateForm(forms.Form):
@@ -55,14 +58,14 @@ class ApiKeyCreateForm(forms.Form):
         super().__init__(data, **kwargs)
         self.viewer = viewer
         if sees_everything(viewer):
-            self.fields = {
-                "owner": forms.ModelChoiceField(
-                    label=_("Owner"), queryset=User.objects.filter(is_active=True).order_by("username"),
-                    initial=viewer.pk, required=False, empty_label=None,
-                    help_text=_("Whose requests the key sends and reads; yours when left out."),
-                ),
-                **self.fields,
-            }  # fmt: skip
+            owner = ChoiceByNameField(
+                label=_("Owner"), queryset=User.objects.filter(is_active=True).order_by("username"),
+                initial=viewer.pk, required=False, empty_label=None, name_field="username",
+                help_text=_("Whose requests the key sends and reads; yours when left out."),
+            )  # fmt: skip
+            if owner.typed_past(placeholder=_("name or id")):
+                owner.initial = viewer.username  # a name to read in the box, not an id
+            self.fields = {"owner": owner, **self.fields}
 
     def owner(self) -> User:
         return self.cleaned_data.get("owner") or self.viewer

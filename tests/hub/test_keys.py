@@ -177,3 +177,15 @@ def test_thousands_of_keys_come_a_page_at_a_time(client, admin_user, alice):
     assert last.count("<code>uhk_p") == 7 and "gw-056" in last and "gw-000" not in last
     for odd in ("0", "999", "two", "-1"):  # any page number answers a page, never an error
         assert client.get("/keys/", {"page": odd}).status_code == 200
+
+
+def test_with_hundreds_of_users_an_admin_types_the_new_keys_owner(client, admin_user, alice):
+    from hub.forms import CHOICES_LIMIT
+    from hub.models import User
+
+    User.objects.bulk_create([User(username=f"member-{n:03d}") for n in range(CHOICES_LIMIT)])
+    client.force_login(admin_user)
+    page = client.get("/keys/").content.decode()
+    assert '<select name="owner"' not in page and f'value="{admin_user.username}"' in page
+    client.post("/keys/", {"owner": "alice", "name": "for alice", "scope_ingest": "on"})
+    assert ApiKey.objects.get(name="for alice").owner == alice
