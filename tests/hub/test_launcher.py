@@ -10,6 +10,7 @@ orphaned by its master is found too.
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import subprocess
@@ -62,7 +63,7 @@ def _keep_asking(port: int, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2).read()  # noqa: S310
-        except OSError:
+        except (OSError, http.client.HTTPException):  # refused, or cut short by the Ctrl-C: as expected
             time.sleep(0.05)
 
 
