@@ -348,16 +348,10 @@ class RollupMinute(RollupState):
         return f"{self.minute:%Y-%m-%d %H:%M} {'dirty' if self.dirty else 'clean'}"
 
 
-class UsageTotal(models.Model):
-    """The sums of every rollup hour so far, per (user, key, provider, model, original model,
-    endpoint, status class): what /metrics' counters read, in one small table instead of every
-    hour. Kept by ``usage.rollups.cumulative`` in the transaction that rewrites an hour (its old
-    rows subtracted, its new ones added). Rollups outlive retention, so these never go down."""
+class CumulativeSums(models.Model):
+    """What both cumulative tables hold for a route (provider, model, original model, endpoint,
+    status class): its sums since the first request (``usage.rollups.cumulative``)."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
-    )
-    key = models.ForeignKey("hub.ApiKey", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False)
     provider = models.ForeignKey(
         "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
     )
@@ -382,6 +376,21 @@ class UsageTotal(models.Model):
     ttft_count = models.BigIntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class UsageTotal(CumulativeSums):
+    """The sums of every rollup hour so far, per (user, key, provider, model, original model,
+    endpoint, status class): what /metrics' counters read, in one small table instead of every
+    hour. Kept by ``usage.rollups.cumulative`` in the transaction that rewrites an hour (its old
+    rows subtracted, its new ones added). Rollups outlive retention, so these never go down."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    key = models.ForeignKey("hub.ApiKey", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False)
+
+    class Meta:
         db_table = "usage_total"
         constraints = [
             models.UniqueConstraint(
@@ -394,32 +403,10 @@ class UsageTotal(models.Model):
         return f"{self.model} ×{self.requests}"
 
 
-class UsageTotalRoute(models.Model):
+class UsageTotalRoute(CumulativeSums):
     """The same sums per (provider, model, original model, endpoint, status class) only, with the
     histograms: a few hundred rows, all a default scrape of /metrics reads. Kept with ``UsageTotal``."""
 
-    provider = models.ForeignKey(
-        "providers.Provider", on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
-    )
-    model = models.CharField(max_length=128)
-    original_model = models.CharField(max_length=128)
-    endpoint = models.CharField(max_length=255)
-    status_class = models.PositiveSmallIntegerField()
-    requests = models.BigIntegerField(default=0)
-    errors = models.BigIntegerField(default=0)
-    streams = models.BigIntegerField(default=0)
-    input_tokens = models.BigIntegerField(default=0)
-    output_tokens = models.BigIntegerField(default=0)
-    cache_creation_tokens = models.BigIntegerField(default=0)
-    cache_read_tokens = models.BigIntegerField(default=0)
-    reasoning_tokens = models.BigIntegerField(default=0)
-    cost = models.DecimalField(max_digits=28, decimal_places=10, default=0)
-    priced = models.BigIntegerField(default=0)
-    zero_token_successes = models.BigIntegerField(default=0)
-    duration_sum = models.BigIntegerField(default=0)
-    duration_count = models.BigIntegerField(default=0)
-    ttft_sum = models.BigIntegerField(default=0)
-    ttft_count = models.BigIntegerField(default=0)
     latency_histogram = ArrayField(models.BigIntegerField(), null=True)
     ttft_histogram = ArrayField(models.BigIntegerField(), null=True)
     token_histogram = ArrayField(models.BigIntegerField(), null=True)
