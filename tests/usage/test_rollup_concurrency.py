@@ -90,3 +90,34 @@ def test_rows_written_while_workers_race_are_never_lost(alice, make_request_row)
     assert UsageHourly.objects.get(hour=HOUR).requests == 5
     got = rollups.totals(viewer=alice, start=HOUR, end=HOUR + rollups.HOUR)
     assert got[0]["requests"] == 5
+
+
+def test_a_rollup_between_a_writers_insert_and_its_commit_leaves_the_hour_dirty(alice, make_request_row):
+    """The write path marks its hours last, just before it commits, so that writers of one hour
+    queue on the mark only for their commits. A rollup that runs after the rows went in but
+    before they are committed sees none of them and may call the hour clean; the writer's mark,
+    committed with the rows, makes it dirty again, and the next rollup counts every row."""
+    from usage.signals import requests_stored
+
+    make_request_row(user=alice, created_at=HOUR + timedelta(minutes=1))
+    rollups.rollup_dirty()
+    rolled_meanwhile = []
+
+    def roll_before_commit(sender, rows, **kwargs):
+        # Inside the writer's transaction: its rows are in, not committed, the hour not yet marked.
+        thread = threading.Thread(
+            target=lambda: (rolled_meanwhile.append(rollups.rollup_hour(HOUR)), connection.close())
+        )
+        thread.start()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the rollup waited for the writer: the hour was marked before the commit"
+
+    requests_stored.connect(roll_before_commit, dispatch_uid="test-roll-before-commit")
+    try:
+        make_request_row(user=alice, created_at=HOUR + timedelta(minutes=2))
+    finally:
+        requests_stored.disconnect(dispatch_uid="test-roll-before-commit")
+    assert rolled_meanwhile == [True]  # it saw one row and called the hour clean
+    rollups.rollup_dirty()  # (the tests' eager worker may have run it on commit already)
+    assert UsageHourly.objects.get(hour=HOUR).requests == 2
+    assert not RollupHour.objects.get(hour=HOUR).dirty
