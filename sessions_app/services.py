@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -93,11 +94,20 @@ def _fold(rows: Iterable[RequestRow]) -> list[_Fold]:
 
 
 _LATEST = "EXCLUDED.last_request_at >= s.last_request_at"
-_ROW = f"({', '.join(['%s'] * len(_COLUMNS))})"
-_PER_STATEMENT = 1000  # sessions per statement: PostgreSQL takes at most 65,535 parameters
+#: the SQL type of each written column, to read the batch back out of its JSON document
+_TYPES = {
+    "user_id": "integer", "session_id": "text", "key_id": "integer", "api_type": "text",
+    "first_request_at": "timestamptz", "last_request_at": "timestamptz", **dict.fromkeys(_SUMS, "bigint"),
+    "cost": "numeric", "provider_ids": "integer[]", "model_names": "text[]", "updated_at": "timestamptz",
+}  # fmt: skip
+assert tuple(_TYPES) == _COLUMNS
+_RECORD = ", ".join(f"{name} {kind}" for name, kind in _TYPES.items())
+# The batch travels as one JSON document (one parameter, one statement text whatever the batch
+# size): a VALUES list of a parameter per column made psycopg split and PostgreSQL plan a new
+# statement of up to thousands of parameters for every batch (7 ms for 50 sessions).
 _UPSERT = f"""
 INSERT INTO {_TABLE} AS s ({", ".join(_COLUMNS)})
-VALUES {{rows}}
+SELECT {", ".join(_COLUMNS)} FROM jsonb_to_recordset(%s::jsonb) AS batch({_RECORD})
 ON CONFLICT (user_id, session_id) DO UPDATE SET
     key_id = CASE WHEN {_LATEST} THEN EXCLUDED.key_id ELSE s.key_id END,
     api_type = CASE WHEN {_LATEST} THEN EXCLUDED.api_type ELSE s.api_type END,
@@ -112,21 +122,19 @@ ON CONFLICT (user_id, session_id) DO UPDATE SET
 """  # noqa: S608  (names are constants; values are parameters)
 
 
+def _document(folds: list[_Fold], now: datetime) -> str:
+    # Costs as strings: exact decimals, never floats. Times in ISO 8601 with their offset.
+    return orjson.dumps([dict(zip(_COLUMNS, fold.values(now), strict=True)) for fold in folds], default=str).decode()
+
+
 def sessions_record(*, rows: Sequence[RequestRow]) -> int:
     """Fold new request rows into their sessions; return how many sessions were touched. Call
     inside the transaction that stores the rows (the write path's ``requests_stored``)."""
     folds = _fold(rows)
     if folds:
-        now = timezone.now()
-        # One statement for the batch (a session at most once in it, so no row is hit twice):
-        # a fraction of the server's time of one upsert per session.
+        # One statement for the batch (a session at most once in it, so no row is hit twice).
         with connection.cursor() as cursor:
-            for start in range(0, len(folds), _PER_STATEMENT):
-                chunk = folds[start : start + _PER_STATEMENT]
-                cursor.execute(
-                    _UPSERT.format(rows=", ".join([_ROW] * len(chunk))),
-                    [value for fold in chunk for value in fold.values(now)],
-                )
+            cursor.execute(_UPSERT, [_document(folds, timezone.now())])
     return len(folds)
 
 
