@@ -22,7 +22,9 @@ class Session(models.Model):
     session id is the sender's; the same id sent by two users is two sessions (the unique key
     includes the user, which is also what a table distributed by user needs)."""
 
-    FK = {"on_delete": models.DO_NOTHING, "related_name": "+", "db_constraint": False}
+    # No index of their own: the composite (user, last_request_at, id) and (key, last_request_at)
+    # ones below serve every lookup by user or key, and each index is one more write per upsert.
+    FK = {"on_delete": models.DO_NOTHING, "related_name": "+", "db_constraint": False, "db_index": False}
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), **FK)
     session_id = models.CharField(_("session"), max_length=128)
