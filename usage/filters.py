@@ -15,6 +15,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 
 from hub.forms import CHOICES_LIMIT, ChoiceByNameField
 from hub.models import ApiKey, User
@@ -75,26 +76,23 @@ def owner_choices(request) -> dict:
     return {"key_choices": keys if len(keys) <= CHOICES_LIMIT else None, "users": users[:CHOICES_LIMIT]}
 
 
-class KeyChoiceFilter(django_filters.ModelChoiceFilter):
-    """A key by its id or its prefix (``hub.forms.ChoiceByNameField``)."""
+def visible_users(request) -> QuerySet[User]:
+    return User.objects.visible_to(getattr(request, "user", None))
+
+
+class ChoiceByNameFilter(django_filters.ModelChoiceFilter):
+    """A user by id or user name, a key by id or prefix (``hub.forms.ChoiceByNameField``)."""
 
     field_class = ChoiceByNameField
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # An id or a name: a string in the API's schema (not the model's integer id), described
+        # by the filter's help text.
+        extend_schema_field({"type": "string", "description": self.extra.get("help_text", "")})(self)
+
 
 class LogFilterForm(forms.Form):
-    def clean_user(self):
-        """A user by id or user name, among those the viewer may see."""
-        value = self.cleaned_data.get("user")
-        if not value:
-            return None
-        viewer = getattr(self, "viewer", None)
-        candidates = User.objects.visible_to(viewer)
-        found = candidates.filter(pk=int(value)).first() if value.isascii() and value.isdigit() else None
-        found = found or candidates.filter(username=value).first()
-        if found is None:
-            raise forms.ValidationError(REFUSED_USER, params={"value": value})
-        return found
-
     def clean_status(self):
         value = (self.cleaned_data.get("status") or "").strip().lower()
         if value and not STATUS_PATTERN.match(value):
@@ -116,12 +114,14 @@ class OwnedFilterSet(django_filters.FilterSet):
     naming someone else is refused) and through which key. A refused value shows nothing and
     the reason, never a widened or silently dropped filter."""
 
-    user = django_filters.CharFilter(
-        label=_("User"), method="filter_user", max_length=150,
+    user = ChoiceByNameFilter(
+        label=_("User"), queryset=visible_users, name_field="username",
+        error_messages={"invalid_choice": REFUSED_USER},
         help_text=_("A user name or id (admins; a user may only name themselves)."),
     )  # fmt: skip
-    key = KeyChoiceFilter(
+    key = ChoiceByNameFilter(
         label=_("Key"), queryset=visible_keys, empty_label=_("All keys"), name_field="prefix",
+        help_text=_("A key's id or prefix (uhk_…), among the keys you may see."),
         error_messages={"invalid_choice": REFUSED_KEY},
     )  # fmt: skip
 
@@ -135,9 +135,6 @@ class OwnedFilterSet(django_filters.FilterSet):
         if not sees_everything(form.viewer):
             form.fields["user"].widget = forms.HiddenInput()
         return form
-
-    def filter_user(self, queryset, name, value):
-        return queryset.filter(user=value) if value else queryset
 
     @property
     def qs(self):

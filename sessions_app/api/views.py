@@ -50,7 +50,9 @@ class SessionListView(SessionsReadView):
                     "only their own; naming another user or their key answers 400. Pages by cursor.",
         filters=False,
         parameters=[
-            OpenApiParameter("active", bool), OpenApiParameter("user", str), OpenApiParameter("key", int),
+            OpenApiParameter("active", bool),
+            *(OpenApiParameter(name, str, description=SessionFilterSet.base_filters[name].extra["help_text"])
+              for name in ("user", "key")),  # an id or a name, as the filter takes them
             OpenApiParameter("provider", int), OpenApiParameter("model", str),
             OpenApiParameter("start", str, description="ISO 8601: sessions active at or after it"),
             OpenApiParameter("end", str, description="ISO 8601: sessions that began before it"),

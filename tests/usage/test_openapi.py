@@ -27,3 +27,17 @@ def test_a_string_one_past_its_documented_length_is_refused(name):
     with pytest.raises(RecordError) as refused:
         parse_native({name: "x" * (limit + 1)})
     assert refused.value.field == name
+
+
+@pytest.mark.parametrize("path", ["/api/v1/requests", "/api/v1/requests/export.csv", "/api/v1/sessions"])
+def test_the_user_and_key_filters_are_documented_as_the_names_or_ids_they_take(path, client, admin_user, make_key):
+    """A client generated from the document must be able to send a user name or a key prefix."""
+    parameters = {p["name"]: p for p in _document()["paths"][path]["get"]["parameters"]}
+    for name in ("user", "key"):
+        assert parameters[name]["schema"]["type"] == "string", name
+        assert "id" in parameters[name]["description"], name
+    key = make_key(owner=admin_user)
+    answer = client.get(
+        path, {"user": admin_user.username, "key": key.key.prefix}, HTTP_AUTHORIZATION=f"Bearer {key.secret}"
+    )
+    assert answer.status_code == 200, answer.content
