@@ -49,8 +49,8 @@ def gunicorn(workers: int = 1):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(  # noqa: S603
-        [str(Path(sys.executable).parent / "gunicorn"), "hub.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--timeout", "600", "--log-level", "warning"],
+        [str(Path(sys.executable).parent / "gunicorn"), "hub.wsgi", "--config", "python:hub.gunicorn",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "600", "--log-level", "warning"],
         cwd=ROOT, env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1"},
     )  # fmt: skip
     try:

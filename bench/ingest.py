@@ -117,7 +117,9 @@ def main() -> None:
         with gunicorn(workers=args.workers) as (port, _worker):
             run = uuid.uuid4().hex[:8]
             records = make_records(args.records, run, args.seed)
-            send_all(port, secret, make_records(2 * args.batch, uuid.uuid4().hex[:8], args.seed), args.batch)  # warm-up
+            # Warm-up: a few batches through every worker (each opens its database connection).
+            warm = make_records(2 * args.batch * args.workers, uuid.uuid4().hex[:8], args.seed)
+            send_all(port, secret, warm, args.batch, args.workers)
             first, first_totals = send_all(port, secret, records, args.batch, args.clients)
             second, second_totals = send_all(port, secret, records, args.batch, args.clients)
     finally:

@@ -135,7 +135,8 @@ def main() -> int:
         _manage("bootstrap", *(["--no-demo"] if os.environ.get("HUB_DEMO_DATA", "1") == "0" else []), children=children)
         workers = os.environ.get("WEB_CONCURRENCY", "2")
         commands = {
-            "web": [str(BIN / "gunicorn"), "hub.wsgi", "--bind", f"{host}:{port}", "--workers", workers,
+            "web": [str(BIN / "gunicorn"), "hub.wsgi", "--config", "python:hub.gunicorn",
+                    "--bind", f"{host}:{port}", "--workers", workers,
                     "--threads", "4", "--access-logfile", "-", "--graceful-timeout", str(int(GRACE_SECONDS) - 1)],
             "worker": [str(BIN / "celery"), "-A", "hub", "worker", "--loglevel", "INFO", "--concurrency", "2"],
             "beat": [str(BIN / "celery"), "-A", "hub", "beat", "--loglevel", "INFO"],

@@ -259,6 +259,12 @@ def _supplement() -> dict[str, CatalogueModel]:
     return found
 
 
+def warm() -> None:
+    """Load the catalogue and the supplement now (a tenth of a second), not in a request."""
+    _catalogue()
+    _supplement()
+
+
 @lru_cache(maxsize=8192)
 def catalogue_model(model: str, provider_type: str) -> CatalogueModel | None:
     """The catalogue's (else the supplement's) prices for a model name as reported, under a

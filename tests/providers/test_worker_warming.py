@@ -1,0 +1,15 @@
+"""A web worker loads, as it boots, what its first requests would otherwise load on the way."""
+
+from hub import gunicorn
+from providers import pricing
+
+
+def test_a_booting_web_worker_loads_the_price_catalogue():
+    pricing._catalogue.cache_clear()
+    pricing._supplement.cache_clear()
+    gunicorn.post_worker_init(worker=None)
+    assert pricing._catalogue.cache_info().currsize == 1
+    assert pricing._supplement.cache_info().currsize == 1
+    # and the first price asked for is found in it without loading anything more
+    assert pricing.catalogue_model("gpt-4o-2024-08-06", "openai") is not None
+    assert pricing._catalogue.cache_info().misses == 1
