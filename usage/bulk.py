@@ -2,7 +2,7 @@
 
 Rows are ``RequestRow`` named tuples. ``copy_rows`` streams them with COPY into a temporary
 staging table, then moves them with one INSERT ... ON CONFLICT DO NOTHING, so a resent request
-(same owner, request_id and created_at) is skipped, not doubled, and the identities of the rows
+(same owner, request_id and created_at) is skipped, not doubled, and the positions of the rows
 really stored come back. Nothing but ``requests_store`` calls it: it neither creates
 partitions nor marks rollup hours.
 """
@@ -64,22 +64,32 @@ def _adapt(row: Sequence) -> Sequence:
 
 
 def _stage(cursor, rows: Iterable[Sequence]) -> None:
-    # Same columns as the table, minus the identity and without constraints: a plain
-    # heap that COPY fills fast; emptied at commit, reused by the session.
+    # Same columns as the table, minus the identity and without constraints, plus each row's
+    # position in the batch: a plain heap that COPY fills fast; emptied at commit, reused by
+    # the session.
     cursor.execute(
         f'CREATE TEMP TABLE IF NOT EXISTS "{STAGE}" ON COMMIT DELETE ROWS AS '
-        f'SELECT {_COLUMN_LIST} FROM "message_request" WITH NO DATA'
+        f'SELECT 0 AS position, {_COLUMN_LIST} FROM "message_request" WITH NO DATA'
     )
     # Commit empties it, but two calls inside one outer transaction must not see each other's rows.
     cursor.execute(f'TRUNCATE "{STAGE}"')
-    with cursor.cursor.copy(f'COPY "{STAGE}" ({_COLUMN_LIST}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(_adapt(row))
+    with cursor.cursor.copy(f'COPY "{STAGE}" (position, {_COLUMN_LIST}) FROM STDIN') as copy:
+        for position, row in enumerate(rows):
+            copy.write_row((position, *_adapt(row)))
 
 
+_IDENTITY = ("user_id", "request_id", "created_at")
+_SAME_REQUEST = " AND ".join(f's."{name}" = m."{name}"' for name in _IDENTITY)
+_STAGED_REQUEST = ", ".join(f's."{name}"' for name in _IDENTITY)
+# The positions of the rows really stored: the server matches them to the staged rows, so
+# nothing but small integers comes back (reading each stored identity back, its timestamp
+# parsed in Python, cost more than the matching). In batch order, so that of two rows of one
+# request in a batch the first is stored.
 _MOVE = (
-    f'INSERT INTO "message_request" ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM "{STAGE}" '
-    'ON CONFLICT ("user_id", "request_id", "created_at") DO NOTHING RETURNING "user_id", "request_id", "created_at"'
+    f'WITH moved AS (INSERT INTO "message_request" ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM "{STAGE}" '
+    'ORDER BY position ON CONFLICT ("user_id", "request_id", "created_at") DO NOTHING '
+    'RETURNING "user_id", "request_id", "created_at") '
+    f'SELECT min(s.position) FROM "{STAGE}" s JOIN moved m ON {_SAME_REQUEST} GROUP BY {_STAGED_REQUEST}'
 )
 
 
@@ -89,25 +99,24 @@ def _differing_sql(compare: Sequence[str]) -> str:
     names = ", ".join(f"""CASE WHEN s."{name}" IS DISTINCT FROM m."{name}" THEN '{name}' END""" for name in compare)
     differs = " OR ".join(f's."{name}" IS DISTINCT FROM m."{name}"' for name in compare)
     return (
-        f"SELECT s.user_id, s.request_id, s.created_at, array_remove(ARRAY[{names}], NULL) "  # noqa: S608
-        f'FROM "{STAGE}" s JOIN "message_request" m ON m.user_id = s.user_id AND m.request_id = s.request_id '
-        f"AND m.created_at = s.created_at WHERE m.created_at BETWEEN %s AND %s AND ({differs})"
+        f"SELECT s.position, array_remove(ARRAY[{names}], NULL) "  # noqa: S608
+        f'FROM "{STAGE}" s JOIN "message_request" m ON {_SAME_REQUEST} '
+        f"WHERE m.created_at BETWEEN %s AND %s AND ({differs})"
     )
 
 
-def copy_rows(
-    rows: Sequence[RequestRow], compare: Sequence[str] = ()
-) -> tuple[set[tuple[int, str, datetime]], dict[tuple[int, str, datetime], tuple[str, ...]]]:
-    """Store rows, skipping any already stored. Return the identities of the new ones and, for
-    each skipped row whose stored version differs in a column of ``compare``, those columns
-    (compared in the database, against the rows still staged: nothing is read back otherwise)."""
+def copy_rows(rows: Sequence[RequestRow], compare: Sequence[str] = ()) -> tuple[set[int], dict[int, tuple[str, ...]]]:
+    """Store rows, skipping any already stored. Return the positions (in ``rows``) of the new
+    ones and, for each skipped row whose stored version differs in a column of ``compare``, its
+    position and those columns (compared in the database, against the rows still staged:
+    nothing is read back otherwise)."""
     with transaction.atomic(), connection.cursor() as cursor:
         _stage(cursor, rows)
         cursor.execute(_MOVE)
-        inserted = {(user_id, request_id, created_at) for user_id, request_id, created_at in cursor.fetchall()}
+        inserted = {position for (position,) in cursor.fetchall()}
         differing = {}
         if compare and len(inserted) < len(rows):
             times = [row.created_at for row in rows]
             cursor.execute(_differing_sql(compare), [min(times), max(times)])
-            differing = {(user, request_id, at): tuple(names) for user, request_id, at, names in cursor.fetchall()}
+            differing = {position: tuple(names) for position, names in cursor.fetchall()}
         return inserted, differing

@@ -288,9 +288,13 @@ def requests_store(rows: Sequence[RequestRow]) -> list[RequestRow]:
 
 @dataclass(frozen=True)
 class Stored:
+    """What became of a batch of rows, by position in it."""
+
     new: list[RequestRow]
-    #: identity of a skipped row -> the compared columns in which its stored version differs
-    differing: dict[tuple[int, str, datetime], tuple[str, ...]]
+    #: positions of the rows stored (the others named a request stored already)
+    inserted: set[int]
+    #: position of a skipped row -> the compared columns in which its stored version differs
+    differing: dict[int, tuple[str, ...]]
 
 
 def requests_store_compared(rows: Sequence[RequestRow], compare: Sequence[str] = ()) -> Stored:
@@ -310,17 +314,17 @@ def requests_store_compared(rows: Sequence[RequestRow], compare: Sequence[str] =
     up (idempotent: duplicates of the task are harmless).
     """
     if not rows:
-        return Stored([], {})
+        return Stored([], set(), {})
     partitions.ensure_partitions({row.created_at for row in rows})
     with transaction.atomic():
         inserted, differing = copy_rows(rows, compare)
-        new = [row for row in rows if row.identity in inserted]
+        new = [rows[position] for position in sorted(inserted)]
         if new:
             requests_stored.send(sender=MessageRequest, rows=new)
             mark_hours(row.created_at for row in new)
             mark_minutes(row.created_at for row in new)
             transaction.on_commit(_enqueue_rollup)
-    return Stored(new, differing)
+    return Stored(new, inserted, differing)
 
 
 def request_messages_forget(*, before: datetime, since: datetime | None = None) -> int:
@@ -528,13 +532,11 @@ def records_ingest(
 
     if fresh:
         stored = requests_store_compared([rows[item.index] for item in fresh], SENT_COLUMNS)
-        inserted = {row.identity for row in stored.new}
-        for item in fresh:
-            identity = rows[item.index].identity
-            if identity in inserted:
+        for position, item in enumerate(fresh):
+            if position in stored.inserted:
                 result.stored.append(item.index)
-            elif identity in stored.differing:  # stored before (an earlier call, a concurrent one), otherwise
-                result.conflicts.append(Conflict(item.index, stored.differing[identity]))
+            elif position in stored.differing:  # stored before (an earlier call, a concurrent one), otherwise
+                result.conflicts.append(Conflict(item.index, stored.differing[position]))
             else:
                 result.duplicates.append(item.index)
     result.duplicates.sort()
