@@ -81,13 +81,15 @@ def _stage(cursor, rows: Iterable[Sequence]) -> None:
 _IDENTITY = ("user_id", "request_id", "created_at")
 _SAME_REQUEST = " AND ".join(f's."{name}" = m."{name}"' for name in _IDENTITY)
 _STAGED_REQUEST = ", ".join(f's."{name}"' for name in _IDENTITY)
+_BY_REQUEST = ", ".join(f'"{name}"' for name in _IDENTITY)
 # The positions of the rows really stored: the server matches them to the staged rows, so
 # nothing but small integers comes back (reading each stored identity back, its timestamp
-# parsed in Python, cost more than the matching). In batch order, so that of two rows of one
-# request in a batch the first is stored.
+# parsed in Python, cost more than the matching). Rows go in in the order of their identity,
+# so two batches naming some of the same requests wait for each other in one order and never
+# deadlock, and then of their position, so that of two rows of one request the first is stored.
 _MOVE = (
     f'WITH moved AS (INSERT INTO "message_request" ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM "{STAGE}" '
-    'ORDER BY position ON CONFLICT ("user_id", "request_id", "created_at") DO NOTHING '
+    f'ORDER BY {_BY_REQUEST}, position ON CONFLICT ("user_id", "request_id", "created_at") DO NOTHING '
     'RETURNING "user_id", "request_id", "created_at") '
     f'SELECT min(s.position) FROM "{STAGE}" s JOIN moved m ON {_SAME_REQUEST} GROUP BY {_STAGED_REQUEST}'
 )

@@ -62,3 +62,36 @@ def test_rows_in_a_month_without_a_partition_get_one(alice):
     far = RequestRow(request_id="w-far", created_at=datetime(2031, 7, 1, tzinfo=UTC), user_id=alice.pk)
     assert requests_store([far]) == [far]
     assert MessageRequest.objects.filter(request_id="w-far").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_of_the_same_requests_in_opposite_orders_never_deadlock(alice):
+    """A gateway's processes resending overlapping batches in their own orders: each request
+    is stored once, and neither writer fails on the other's locks."""
+    import threading
+
+    from django.db import connection
+
+    rows = [row(alice, number) for number in range(300)]
+    outcomes, failures = [], []
+    for attempt in range(3):
+        batches = [rows[attempt::3], list(reversed(rows[attempt::3]))]
+        barrier = threading.Barrier(2)
+
+        def write(batch, barrier=barrier):
+            try:
+                barrier.wait()
+                outcomes.append(len(requests_store(batch)))
+            except Exception as error:  # noqa: BLE001 (reported below)
+                failures.append(error)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=write, args=(batch,)) for batch in batches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert failures == []
+    assert sum(outcomes) == 300  # each request stored by exactly one of the two
+    assert MessageRequest.objects.filter(user=alice).count() == 300
