@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from tests.concurrency import race
 from usage import rollups
 from usage.models import RollupHour, UsageHourly, UsageHourlyBrief
 
@@ -20,28 +21,6 @@ def snapshot(hour):
         UsageHourlyBrief.objects.filter(hour=hour).values_list("user_id", "provider_id", "original_model", "requests")
     )
     return fine, brief
-
-
-def race(target, args_list):
-    """Run target(*args) for each args on its own thread and database connection, all at once."""
-    barrier = threading.Barrier(len(args_list))
-    failures = []
-
-    def run(args):
-        try:
-            barrier.wait()
-            target(*args)
-        except Exception as error:  # noqa: BLE001 (reported to the test below)
-            failures.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(args,)) for args in args_list]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not failures, failures
 
 
 @pytest.fixture

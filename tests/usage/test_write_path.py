@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import transaction
 
+from tests.concurrency import race
 from usage.bulk import RequestRow
 from usage.models import MessageRequest, RollupHour, UsageHourly
 from usage.services import _enqueue_rollup, requests_store
@@ -68,30 +69,10 @@ def test_rows_in_a_month_without_a_partition_get_one(alice):
 def test_two_writers_of_the_same_requests_in_opposite_orders_never_deadlock(alice):
     """A gateway's processes resending overlapping batches in their own orders: each request
     is stored once, and neither writer fails on the other's locks."""
-    import threading
-
-    from django.db import connection
-
     rows = [row(alice, number) for number in range(300)]
-    outcomes, failures = [], []
+    stored = []
     for attempt in range(3):
-        batches = [rows[attempt::3], list(reversed(rows[attempt::3]))]
-        barrier = threading.Barrier(2)
-
-        def write(batch, barrier=barrier):
-            try:
-                barrier.wait()
-                outcomes.append(len(requests_store(batch)))
-            except Exception as error:  # noqa: BLE001 (reported below)
-                failures.append(error)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=write, args=(batch,)) for batch in batches]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    assert failures == []
-    assert sum(outcomes) == 300  # each request stored by exactly one of the two
+        batch = rows[attempt::3]
+        race(lambda batch: stored.append(len(requests_store(batch))), [(batch,), (list(reversed(batch)),)])
+    assert sum(stored) == 300  # each request stored by exactly one of the two
     assert MessageRequest.objects.filter(user=alice).count() == 300
