@@ -3,6 +3,9 @@ from django.db import OperationalError
 
 from hub.taskruns import recorded
 
+#: cache key set while a rollup run is queued and not yet started (``usage.services``)
+ROLLUP_QUEUED = "usage:rollup-queued"
+
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 @recorded
@@ -30,6 +33,10 @@ def rollups_process(limit: int = 500) -> int:
     """Roll up the hours and minutes marked dirty by writers (also swept by beat every minute)
     and the recent hours nobody wrote to, drop minutes past the longest availability window,
     then tell whoever listens (the dashboard warms its days)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.core.cache import cache
     from django.utils import timezone
 
     from usage.rollups.compute import UNKNOWN_HOURS_WINDOW, rollup_dirty, rollup_unknown
@@ -37,8 +44,9 @@ def rollups_process(limit: int = 500) -> int:
     from usage.rollups.shape import floor_hour
     from usage.signals import rollups_processed
 
+    cache.delete(ROLLUP_QUEUED)  # writes from now on ask for the next run
     now = timezone.now()
-    processed = rollup_dirty(limit=limit)
+    processed = rollup_dirty(limit=limit, rest=timedelta(seconds=settings.ROLLUP_HOUR_REST_SECONDS))
     processed += rollup_unknown(now - UNKNOWN_HOURS_WINDOW, floor_hour(now), limit=limit)
     rollup_dirty_minutes(limit=limit)
     drop_old_minutes(now)

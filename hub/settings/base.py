@@ -183,6 +183,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 INGEST_MAX_BODY_BYTES = env.integer("INGEST_MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=1024)
+# The rollup task recomputes an hour written to again at most this often (seconds): under steady
+# ingest an hour is dirty again within a second, and recomputing it on every batch kept the
+# worker's cores busy with work the next batch undid. Meanwhile pages read that hour's raw rows.
+ROLLUP_HOUR_REST_SECONDS = env.integer("ROLLUP_HOUR_REST_SECONDS", 30, minimum=0)
 
 # --- metrics (/metrics; README "Metrics") ------------------------------------------
 METRICS = {

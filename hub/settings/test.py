@@ -16,6 +16,9 @@ CACHES["default"]["KEY_FUNCTION"] = "tests.cache_namespace.make_key"  # noqa: F4
 # WhiteNoise warns on every request when STATIC_ROOT is missing (tests never collectstatic).
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
+# Tests write and read back at once: every run of the (eager) rollup task recomputes what is
+# dirty. Tests of the rest period set it themselves.
+ROLLUP_HOUR_REST_SECONDS = 0
 CELERY_TASK_EAGER_PROPAGATES = True
 ALLOWED_HOSTS = ["*"]
 # Several suites may share one PostgreSQL (parallel checkouts, agents): each names its own test database.

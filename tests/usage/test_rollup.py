@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 
 from usage import rollups
 from usage.models import MessageRequest, RollupHour, UsageHourly
@@ -218,3 +219,48 @@ def test_retention_keeps_the_rollups_of_the_months_it_drops(alice, make_request_
     retention_apply(now=datetime(2026, 4, 1, tzinfo=UTC))
     assert UsageHourly.objects.get(hour__month=1).requests == 1
     assert not MessageRequest.objects.filter(created_at__month=1).exists()
+
+
+def test_under_steady_writes_an_hour_is_recomputed_at_most_once_per_rest_period(alice, make_request_row, settings):
+    """Steady ingest makes its hour dirty again within a second: the rollup task leaves an hour
+    it rolled up less than ROLLUP_HOUR_REST_SECONDS ago for a later run, and meanwhile totals
+    read that hour's raw rows, so they stay exact."""
+    from usage.tasks import rollups_process
+
+    settings.ROLLUP_HOUR_REST_SECONDS = 30
+    hour = datetime(2026, 6, 1, 10, tzinfo=UTC)
+    make_request_row(user=alice, created_at=hour + timedelta(minutes=1))
+    rollups_process()
+    assert UsageHourly.objects.get(hour=hour).requests == 1
+    make_request_row(user=alice, created_at=hour + timedelta(minutes=2))
+    rollups_process()  # within the rest period: the hour waits
+    assert RollupHour.objects.get(hour=hour).dirty
+    assert UsageHourly.objects.get(hour=hour).requests == 1
+    got = rollups.totals(viewer=alice, start=hour, end=hour + rollups.HOUR)
+    assert got[0]["requests"] == 2  # read from the raw rows meanwhile
+    RollupHour.objects.filter(hour=hour).update(rolled_at=F("rolled_at") - timedelta(seconds=31))
+    rollups_process()  # the beat sweep, or the next write's run, once the period is over
+    assert not RollupHour.objects.get(hour=hour).dirty
+    assert UsageHourly.objects.get(hour=hour).requests == 2
+
+
+def test_writes_while_a_rollup_run_is_queued_queue_no_other(
+    alice, make_request_row, django_capture_on_commit_callbacks
+):
+    """A steady ingest queued one run per batch, hundreds waiting at once; now a write while a
+    run waits adds nothing, and the run clears the mark as it starts."""
+    from django.core.cache import cache
+
+    from usage.tasks import ROLLUP_QUEUED, rollups_process
+
+    hour = datetime(2026, 6, 1, 10, tzinfo=UTC)
+    cache.set(ROLLUP_QUEUED, True)  # a run is queued, not started
+    with django_capture_on_commit_callbacks(execute=True):
+        make_request_row(user=alice, created_at=hour + timedelta(minutes=1))
+    assert RollupHour.objects.get(hour=hour).dirty  # no second run was queued (the tests' runs are eager)
+    rollups_process()  # the queued run starts
+    assert cache.get(ROLLUP_QUEUED) is None
+    assert UsageHourly.objects.get(hour=hour).requests == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        make_request_row(user=alice, created_at=hour + timedelta(minutes=2))  # nothing queued: it queues one
+    assert UsageHourly.objects.get(hour=hour).requests == 2

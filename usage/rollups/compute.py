@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from usage.definitions import condition_sql
 from usage.models import LATENCY_BOUNDS_MS, TOKEN_BOUNDS, TOKEN_HISTOGRAM_KINDS, RetentionState, RollupHour
@@ -168,9 +170,13 @@ def _purged(cursor, hour: datetime) -> bool:
     return bool(found and found[0] is not None and hour < found[0])
 
 
-def rollup_dirty(*, limit: int = 500) -> int:
-    """Roll up dirty hours, oldest first; return how many were processed."""
-    hours = list(RollupHour.objects.filter(dirty=True).order_by("hour").values_list("hour", flat=True)[:limit])
+def rollup_dirty(*, limit: int = 500, rest: timedelta | None = None) -> int:
+    """Roll up dirty hours, oldest first; return how many were processed. With ``rest``, an
+    hour rolled up less than that long ago waits (it stays dirty: pages read its raw rows)."""
+    dirty = RollupHour.objects.filter(dirty=True)
+    if rest:
+        dirty = dirty.filter(Q(rolled_at__isnull=True) | Q(rolled_at__lt=timezone.now() - rest))
+    hours = list(dirty.order_by("hour").values_list("hour", flat=True)[:limit])
     for hour in hours:
         rollup_hour(hour)
     if hours:
