@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
@@ -51,7 +52,6 @@ INT4_MAX = 2**31 - 1  # the token, duration and count columns are PostgreSQL int
 # Records without a timestamp are stamped on arrival; a resend is found by the owner's
 # request_id in this recent window (the only case where the stored identity cannot catch it).
 UNSTAMPED_LOOKBACK = timedelta(days=2)
-ROLLUP_QUEUED_SECONDS = 120  # a queued rollup run not started by then is taken as lost
 TOKEN_COLUMNS = (
     "input_tokens", "output_tokens", "cache_creation_tokens", "cache_creation_5m_tokens",
     "cache_creation_1h_tokens", "cache_read_tokens", "reasoning_tokens", "duration_ms", "ttft_ms", "messages_count",
@@ -267,11 +267,13 @@ def _keep_unknown_provider(record: CanonicalRecord, provider: Provider | None) -
 
 
 def _enqueue_rollup() -> None:
-    """Ask a worker to roll up now; without a broker, the beat sweep finds the dirty hours.
+    """Ask a worker to roll up; without a broker, the beat sweep finds the dirty hours.
 
-    One run is queued at a time: a write while one waits adds nothing (that run will see it),
-    and the run clears the mark as it starts. Before, every batch queued its own run: a steady
-    ingest queued hundreds, each recomputing hours the next batch made dirty again.
+    At most one run per ROLLUP_QUEUE_SECONDS: the first write of that window queues a run that
+    starts when the window ends, and sees every write of it; the others queue nothing. Before,
+    every batch queued its own run: with a worker beside a steady ingest (as in production),
+    1,102 runs were waiting, each recomputing what the next batch made dirty again, and 4-client
+    ingest fell from 17.7k to 10.1k records/s.
 
     The broker is the cache's Redis: once either found it gone, it is not tried again for a few
     seconds, because each try against a Redis that is gone costs the caller about two seconds
@@ -279,11 +281,11 @@ def _enqueue_rollup() -> None:
     if redis_down():
         logger.info("rollup not enqueued (Redis is unreachable): the next sweep will find the dirty hours")
         return
-    # (expires, should the queued run be lost: then the beat sweep covers the gap)
-    if not cache.add(tasks.ROLLUP_QUEUED, True, timeout=ROLLUP_QUEUED_SECONDS):
-        return
+    window = settings.ROLLUP_QUEUE_SECONDS
+    if window and not cache.add(tasks.ROLLUP_QUEUED, True, timeout=window):
+        return  # a run is queued for this window
     try:
-        tasks.rollups_process.delay()
+        tasks.rollups_process.apply_async(countdown=window)
     except (KombuOperationalError, RedisConnectionError, OSError) as error:  # the broker is gone
         cache.delete(tasks.ROLLUP_QUEUED)  # nothing is queued: a later write may try again
         redis_failed(error)

@@ -3,7 +3,7 @@ from django.db import OperationalError
 
 from hub.taskruns import recorded
 
-#: cache key set while a rollup run is queued and not yet started (``usage.services``)
+#: cache key set for ROLLUP_QUEUE_SECONDS when a write queued a rollup run (``usage.services``)
 ROLLUP_QUEUED = "usage:rollup-queued"
 
 
@@ -36,7 +36,6 @@ def rollups_process(limit: int = 500) -> int:
     from datetime import timedelta
 
     from django.conf import settings
-    from django.core.cache import cache
     from django.utils import timezone
 
     from usage.rollups.compute import UNKNOWN_HOURS_WINDOW, rollup_dirty, rollup_unknown
@@ -44,7 +43,6 @@ def rollups_process(limit: int = 500) -> int:
     from usage.rollups.shape import floor_hour
     from usage.signals import rollups_processed
 
-    cache.delete(ROLLUP_QUEUED)  # writes from now on ask for the next run
     now = timezone.now()
     processed = rollup_dirty(limit=limit, rest=timedelta(seconds=settings.ROLLUP_HOUR_REST_SECONDS))
     processed += rollup_unknown(now - UNKNOWN_HOURS_WINDOW, floor_hour(now), limit=limit)

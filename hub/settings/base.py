@@ -187,6 +187,10 @@ INGEST_MAX_BODY_BYTES = env.integer("INGEST_MAX_BODY_BYTES", 64 * 1024 * 1024, m
 # ingest an hour is dirty again within a second, and recomputing it on every batch kept the
 # worker's cores busy with work the next batch undid. Meanwhile pages read that hour's raw rows.
 ROLLUP_HOUR_REST_SECONDS = env.integer("ROLLUP_HOUR_REST_SECONDS", 30, minimum=0)
+# Writes ask for a rollup run at most this often (seconds): the first write of a window queues a
+# run that starts when the window ends, so it sees every write of the window. Minutes (provider
+# availability) lag the writes by about this much; the beat sweep still runs every minute.
+ROLLUP_QUEUE_SECONDS = env.integer("ROLLUP_QUEUE_SECONDS", 5, minimum=0)
 
 # --- metrics (/metrics; README "Metrics") ------------------------------------------
 METRICS = {

@@ -19,6 +19,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 # Tests write and read back at once: every run of the (eager) rollup task recomputes what is
 # dirty. Tests of the rest period set it themselves.
 ROLLUP_HOUR_REST_SECONDS = 0
+ROLLUP_QUEUE_SECONDS = 0
 CELERY_TASK_EAGER_PROPAGATES = True
 ALLOWED_HOSTS = ["*"]
 # Several suites may share one PostgreSQL (parallel checkouts, agents): each names its own test database.

@@ -85,11 +85,11 @@ def test_a_broker_that_just_failed_is_not_tried_again_for_a_few_seconds(monkeypa
 
     tries = []
 
-    def broker_gone():
+    def broker_gone(*args, **kwargs):
         tries.append(1)
         raise KombuOperationalError("Error 2 connecting to unix socket: No such file or directory.")
 
-    monkeypatch.setattr(tasks.rollups_process, "delay", broker_gone)
+    monkeypatch.setattr(tasks.rollups_process, "apply_async", broker_gone)
     hub_cache._down_until = 0.0
     try:
         services._enqueue_rollup()

@@ -244,23 +244,25 @@ def test_under_steady_writes_an_hour_is_recomputed_at_most_once_per_rest_period(
     assert UsageHourly.objects.get(hour=hour).requests == 2
 
 
-def test_writes_while_a_rollup_run_is_queued_queue_no_other(
-    alice, make_request_row, django_capture_on_commit_callbacks
+def test_writes_queue_at_most_one_rollup_run_per_window(
+    alice, make_request_row, django_capture_on_commit_callbacks, settings
 ):
-    """A steady ingest queued one run per batch, hundreds waiting at once; now a write while a
-    run waits adds nothing, and the run clears the mark as it starts."""
+    """A steady ingest queued one run per batch, hundreds waiting at once; now the first write of
+    a ROLLUP_QUEUE_SECONDS window queues a run (for the window's end) and the others add none."""
     from django.core.cache import cache
 
-    from usage.tasks import ROLLUP_QUEUED, rollups_process
+    from usage.tasks import ROLLUP_QUEUED
 
+    settings.ROLLUP_QUEUE_SECONDS = 5
     hour = datetime(2026, 6, 1, 10, tzinfo=UTC)
-    cache.set(ROLLUP_QUEUED, True)  # a run is queued, not started
     with django_capture_on_commit_callbacks(execute=True):
-        make_request_row(user=alice, created_at=hour + timedelta(minutes=1))
-    assert RollupHour.objects.get(hour=hour).dirty  # no second run was queued (the tests' runs are eager)
-    rollups_process()  # the queued run starts
-    assert cache.get(ROLLUP_QUEUED) is None
-    assert UsageHourly.objects.get(hour=hour).requests == 1
+        make_request_row(user=alice, created_at=hour + timedelta(minutes=1))  # opens the window
+    assert UsageHourly.objects.get(hour=hour).requests == 1  # (the tests' runs are eager: no wait)
+    assert cache.get(ROLLUP_QUEUED)  # for the window's length (ROLLUP_QUEUE_SECONDS)
     with django_capture_on_commit_callbacks(execute=True):
-        make_request_row(user=alice, created_at=hour + timedelta(minutes=2))  # nothing queued: it queues one
-    assert UsageHourly.objects.get(hour=hour).requests == 2
+        make_request_row(user=alice, created_at=hour + timedelta(minutes=2))  # inside it: nothing queued
+    assert RollupHour.objects.get(hour=hour).dirty
+    cache.delete(ROLLUP_QUEUED)  # the window is over
+    with django_capture_on_commit_callbacks(execute=True):
+        make_request_row(user=alice, created_at=hour + timedelta(minutes=3))
+    assert UsageHourly.objects.get(hour=hour).requests == 3

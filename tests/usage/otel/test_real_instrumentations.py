@@ -188,7 +188,7 @@ def older_traceloop() -> Path:
 def _no_rollups(monkeypatch):
     # Each span is its own export here, and tests run Celery eagerly: a rollup after every one
     # would be most of the time these tests take, for nothing they check.
-    monkeypatch.setattr("usage.tasks.rollups_process.delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr("usage.tasks.rollups_process.apply_async", lambda *args, **kwargs: None)
 
 
 @pytest.fixture
