@@ -32,7 +32,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from providers.models import ModelPrice
 
@@ -89,8 +89,10 @@ _CATALOGUE_KEYS = {
 }
 
 
-@dataclass(frozen=True)
-class Tokens:
+class Tokens(NamedTuple):
+    """A request's token counts, as pricing reads them (a named tuple: one is built per record
+    on the write path, where a frozen dataclass took twice as long)."""
+
     input: int = 0
     output: int = 0
     cache_creation: int = 0

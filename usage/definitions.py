@@ -10,7 +10,7 @@ written a second time by hand.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 
 from django.db import connection
 from django.db.models import Q
@@ -78,6 +78,7 @@ API_TYPES = (*(name for name, _parts in API_TYPE_RULES), "other")
 API_TYPE_LABELS = {"chat": _("chat"), "codex": _("codex"), "embeddings": _("embeddings"), "other": _("other")}
 
 
+@lru_cache(maxsize=1024)  # a deployment has a handful of endpoints; the write path asks per record
 def api_type(endpoint: str) -> str:
     lowered = (endpoint or "").lower()
     for name, parts in API_TYPE_RULES:
