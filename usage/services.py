@@ -136,6 +136,7 @@ class _Context:
 
     def __init__(self, owner: User, api_key: ApiKey | None) -> None:
         self.key = api_key
+        self.key_id = api_key.pk if api_key else None
         self.owner = owner
         self.settings = settings = SystemSettings.get()
         #: one moment for the whole call: the arrival time of unstamped records, and the limits below
@@ -380,8 +381,8 @@ def _row(accepted: _Accepted, context: _Context) -> RequestRow:
         request_id=record.request_id,
         created_at=created_at,
         user_id=accepted.user_id,
-        key_id=context.key.pk if context.key else None,
-        provider_id=provider.pk if provider else None,
+        key_id=context.key_id,
+        provider_id=provider.id if provider else None,
         model=record.model or asked,
         original_model=asked,
         endpoint=record.endpoint,

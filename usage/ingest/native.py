@@ -30,6 +30,9 @@ NATIVE_FIELDS: dict[str, Field] = {
 }  # fmt: skip
 
 
+_STORED_FIELDS = frozenset(FIELDS)  # (built once: parse_native runs per record)
+
+
 def parse_native(obj: dict[str, Any]) -> CanonicalRecord:
     if not isinstance(obj, dict):
         raise RecordError("record", f"must be a JSON object, got {type_name(obj)}")
@@ -37,7 +40,7 @@ def parse_native(obj: dict[str, Any]) -> CanonicalRecord:
         if key not in NATIVE_FIELDS:
             raise RecordError(str(key), "unknown field")
     record = CanonicalRecord()
-    apply_fields(record, obj, frozenset(FIELDS))
+    apply_fields(record, obj, _STORED_FIELDS)
     if record.reasoning_tokens > record.output_tokens:
         raise RecordError("reasoning_tokens", "exceeds output_tokens; output_tokens must include reasoning tokens")
     if obj.get("total_tokens") is not None:
