@@ -264,6 +264,8 @@ class RollupHour(RollupState):
 
     unit = timedelta(hours=1)
     hour = models.DateTimeField(primary_key=True)
+    #: how long its last recompute took: a costly hour that keeps being written rests longer
+    took = models.DurationField(null=True)
 
     class Meta:
         db_table = "usage_rollup_hour"

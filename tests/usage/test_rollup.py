@@ -243,6 +243,42 @@ def test_under_steady_writes_an_hour_is_recomputed_at_most_once_per_rest_period(
     assert not RollupHour.objects.get(hour=hour).dirty
     assert UsageHourly.objects.get(hour=hour).requests == 2
 
+    # A costly hour rests ten times as long as its last recompute took: 4 s of work, 40 s of rest.
+    make_request_row(user=alice, created_at=hour + timedelta(minutes=3))
+    RollupHour.objects.filter(hour=hour).update(
+        rolled_at=F("rolled_at") - timedelta(seconds=31), took=timedelta(seconds=4)
+    )
+    rollups_process()
+    assert UsageHourly.objects.get(hour=hour).requests == 2  # still resting
+    RollupHour.objects.filter(hour=hour).update(rolled_at=F("rolled_at") - timedelta(seconds=10))
+    rollups_process()
+    assert UsageHourly.objects.get(hour=hour).requests == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recompute_that_a_writer_overtook_still_counts_for_the_rest_period(alice, make_request_row, monkeypatch):
+    """Under steady writes most recomputes end with the hour dirty again: the rest period counts
+    from them too, or the busiest hours would never rest."""
+    from tests.concurrency import race
+    from usage.rollups import compute
+
+    hour = datetime(2026, 6, 1, 10, tzinfo=UTC)
+    make_request_row(user=alice, created_at=hour + timedelta(minutes=1))
+    rollups.rollup_hour(hour)
+    before = RollupHour.objects.get(hour=hour).rolled_at
+    rollups.mark_hours([hour])
+    stage = compute._stage_fresh
+
+    def overtaken(cursor, at):
+        stage(cursor, at)
+        race(rollups.mark_hours, [([hour],)])  # a writer commits a mark while the recompute works
+
+    monkeypatch.setattr(compute, "_stage_fresh", overtaken)
+    assert rollups.rollup_hour(hour) is False  # left dirty for the writer's rows
+    state = RollupHour.objects.get(hour=hour)
+    assert state.dirty
+    assert state.rolled_at > before and state.took is not None
+
 
 def test_writes_queue_at_most_one_rollup_run_per_window(
     alice, make_request_row, django_capture_on_commit_callbacks, settings

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from usage.definitions import condition_sql
@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 # Hours nobody wrote to get a clean state this far back (the longest window a page charts by day).
 UNKNOWN_HOURS_WINDOW = timedelta(days=35)
 _LOCK_NAMESPACE = 0x726F6C6C  # "roll": pg_advisory_xact_lock(namespace, hour)
+# Under steady writes an hour rests at least this many times as long as its last recompute took:
+# the worker spends at most about a tenth of its time on any one hour that keeps being written.
+REST_FACTOR = 10
 
 
 def mark_hours(hours: Iterable[datetime]) -> None:
@@ -155,13 +158,15 @@ def rollup_hour(hour: datetime) -> bool:
                 [hour],
             )
             return cursor.rowcount == 1
-        # A writer that re-marked the hour while we worked bumped the version: stay dirty.
+        # A writer that re-marked the hour while we worked bumped the version: stay dirty. The
+        # time and length of the attempt are kept either way (the rest period counts from them).
         cursor.execute(
-            "UPDATE usage_rollup_hour SET dirty = false, rolled_at = clock_timestamp() "
-            "WHERE hour = %s AND version = %s",
-            [hour, version],
+            "UPDATE usage_rollup_hour SET dirty = (version <> %s), rolled_at = clock_timestamp(), "
+            "took = clock_timestamp() - now() WHERE hour = %s RETURNING dirty",
+            [version, hour],
         )
-        return cursor.rowcount == 1
+        found = cursor.fetchone()
+        return found is not None and not found[0]
 
 
 def _purged(cursor, hour: datetime) -> bool:
@@ -172,10 +177,15 @@ def _purged(cursor, hour: datetime) -> bool:
 
 def rollup_dirty(*, limit: int = 500, rest: timedelta | None = None) -> int:
     """Roll up dirty hours, oldest first; return how many were processed. With ``rest``, an
-    hour rolled up less than that long ago waits (it stays dirty: pages read its raw rows)."""
+    hour rolled up less than that long ago, or than REST_FACTOR times its last recompute took,
+    waits (it stays dirty: pages read its raw rows)."""
     dirty = RollupHour.objects.filter(dirty=True)
     if rest:
-        dirty = dirty.filter(Q(rolled_at__isnull=True) | Q(rolled_at__lt=timezone.now() - rest))
+        now = timezone.now()
+        rested = Q(rolled_at__lt=now - rest) & (
+            Q(took__isnull=True) | Q(rolled_at__lt=now - F("took") * REST_FACTOR)
+        )  # fmt: skip
+        dirty = dirty.filter(Q(rolled_at__isnull=True) | rested)
     hours = list(dirty.order_by("hour").values_list("hour", flat=True)[:limit])
     for hour in hours:
         rollup_hour(hour)
