@@ -89,8 +89,7 @@ _BY_REQUEST = ", ".join(f'"{name}"' for name in _IDENTITY)
 # deadlock, and then of their position, so that of two rows of one request the first is stored.
 _MOVE = (
     f'WITH moved AS (INSERT INTO "message_request" ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM "{STAGE}" '
-    f'ORDER BY {_BY_REQUEST}, position ON CONFLICT ("user_id", "request_id", "created_at") DO NOTHING '
-    'RETURNING "user_id", "request_id", "created_at") '
+    f"ORDER BY {_BY_REQUEST}, position ON CONFLICT ({_BY_REQUEST}) DO NOTHING RETURNING {_BY_REQUEST}) "
     f'SELECT min(s.position) FROM "{STAGE}" s JOIN moved m ON {_SAME_REQUEST} GROUP BY {_STAGED_REQUEST}'
 )
 

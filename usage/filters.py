@@ -72,7 +72,7 @@ def owner_choices(request) -> dict:
     """What the user and key filters offer the viewer: up to CHOICES_LIMIT users to suggest,
     and the keys to list, or None when there are too many to list."""
     keys = list(visible_keys(request)[: CHOICES_LIMIT + 1])
-    users = User.objects.visible_to(request.user).order_by("username").only("username", "display_name")
+    users = visible_users(request).order_by("username").only("username", "display_name")
     return {"key_choices": keys if len(keys) <= CHOICES_LIMIT else None, "users": users[:CHOICES_LIMIT]}
 
 
